@@ -1,0 +1,164 @@
+package diffusers
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/locoedit/locoedit/mlx"
+)
+
+// Thin aliases so the blocks read like diffusers' modules.
+var (
+	conv      = mlx.Conv2D
+	dense     = mlx.Dense
+	groupNorm = mlx.GroupNorm
+	silu      = mlx.SiLU
+)
+
+// blockOpts are the per-block settings diffusers passes down from UNet2DModel.
+type blockOpts struct {
+	groups      int     // resnet_groups (norm_num_groups)
+	attnGroups  int     // GroupNorm groups of attention blocks
+	eps         float64 // resnet_eps (norm_eps)
+	headDim     int     // attention_head_dim (0: one head over all channels)
+	outputScale float64 // output_scale_factor
+	tembDim     int     // time embedding channels
+}
+
+// timestepEmbedding is diffusers' get_timestep_embedding (positional, max_period 10000, scale 1) for t [B],
+// emulating PyTorch's float32 arithmetic for the frequencies. Returns [B, dim].
+func timestepEmbedding(t *Node, dim int, flipSinToCos bool, freqShift float64) *Node {
+	half := dim / 2
+	freqs := make([]float32, half)
+	logPeriod := float32(-math.Log(10000))
+	for i := range freqs {
+		exponent := logPeriod * float32(i) / float32(float64(half)-freqShift)
+		freqs[i] = float32(math.Exp(float64(exponent)))
+	}
+	g := t.Graph()
+	args := Mul(InsertAxes(ConvertDType(t, dtypes.Float32), -1), InsertAxes(Const(g, tensors.FromFlatDataAndDimensions(freqs, half)), 0))
+	first, second := Sin(args), Cos(args)
+	if flipSinToCos {
+		first, second = second, first
+	}
+	emb := Concatenate([]*Node{first, second}, 1)
+	if dim%2 == 1 {
+		emb = mlx.PadSpatial(Reshape(emb, emb.Shape().Dimensions[0], 1, 2*half, 1), [4]int{0, 0, 0, 1})
+		emb = Reshape(emb, emb.Shape().Dimensions[0], dim)
+	}
+	return emb
+}
+
+// resnetBlock2D is diffusers' ResnetBlock2D (time_embedding_norm "default"): x [B,H,W,Cin], temb [B,T].
+func resnetBlock2D(p params, x, temb *Node, cin, cout int, o blockOpts) *Node {
+	h := silu(p.groupNorm("norm1", x, o.groups, o.eps))
+	h = p.conv2D("conv1", h, cin, cout, 3, 1, [4]int{1, 1, 1, 1})
+	t := p.linear("time_emb_proj", silu(temb), o.tembDim, cout)
+	b := t.Shape().Dimensions[0]
+	h = Add(h, Reshape(t, b, 1, 1, cout))
+	h = silu(p.groupNorm("norm2", h, o.groups, o.eps))
+	h = p.conv2D("conv2", h, cout, cout, 3, 1, [4]int{1, 1, 1, 1})
+	if cin != cout {
+		x = p.conv2D("conv_shortcut", x, cin, cout, 1, 1, [4]int{})
+	}
+	out := Add(x, h)
+	if o.outputScale != 1 {
+		out = DivScalar(out, o.outputScale)
+	}
+	return p.tap(out)
+}
+
+// attentionBlock is diffusers' Attention with residual connection over the spatial positions of x [B,H,W,C]
+// (the processor used by UNet2DModel's attention blocks). New and legacy weight names load into the same
+// variables (see Load).
+func attentionBlock(p params, x *Node, o blockOpts) *Node {
+	d := x.Shape().Dimensions
+	b, hh, ww, c := d[0], d[1], d[2], d[3]
+	heads := 1
+	if o.headDim > 0 {
+		heads = c / o.headDim
+	}
+	dh := c / heads
+	h := p.groupNorm("group_norm", x, o.attnGroups, o.eps)
+	h = Reshape(h, b, hh*ww, c)
+	q := Reshape(p.linear("to_q", h, c, c), b, hh*ww, heads, dh)
+	k := Reshape(p.linear("to_k", h, c, c), b, hh*ww, heads, dh)
+	v := Reshape(p.linear("to_v", h, c, c), b, hh*ww, heads, dh)
+	scores := MulScalar(Einsum("bqhd,bkhd->bhqk", q, k), 1/math.Sqrt(float64(dh)))
+	probs := Softmax(scores, -1)
+	attn := Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), b, hh*ww, c)
+	out := Reshape(p.linear("to_out.0", attn, c, c), b, hh, ww, c)
+	out = Add(out, x)
+	if o.outputScale != 1 {
+		out = DivScalar(out, o.outputScale)
+	}
+	return p.tap(out)
+}
+
+// downsample2D is diffusers' Downsample2D with a conv: padding 0 means F.pad (0,1,0,1) then a stride-2 conv.
+func downsample2D(p params, x *Node, c, padding int) *Node {
+	pad := [4]int{0, 1, 0, 1}
+	if padding == 1 {
+		pad = [4]int{1, 1, 1, 1}
+	}
+	return p.tap(p.conv2D("conv", x, c, c, 3, 2, pad))
+}
+
+// upsample2D is diffusers' Upsample2D with a conv: nearest ×2, then a 3×3 conv.
+func upsample2D(p params, x *Node, c int) *Node {
+	return p.tap(p.conv2D("conv", mlx.UpsampleNearest2x(x), c, c, 3, 1, [4]int{1, 1, 1, 1}))
+}
+
+// downBlock is DownBlock2D or AttnDownBlock2D. It returns the block's output and the skip states it emits.
+func downBlock(p params, kind string, x, temb *Node, cin, cout, layers int, addDownsample bool, downPad int, o blockOpts) (*Node, []*Node) {
+	var skips []*Node
+	for i := range layers {
+		in := cout
+		if i == 0 {
+			in = cin
+		}
+		x = resnetBlock2D(p.in(fmt.Sprintf("resnets.%d", i)), x, temb, in, cout, o)
+		if kind == "AttnDownBlock2D" {
+			x = attentionBlock(p.in(fmt.Sprintf("attentions.%d", i)), x, o)
+		}
+		skips = append(skips, x)
+	}
+	if addDownsample {
+		x = downsample2D(p.in("downsamplers.0"), x, cout, downPad)
+		skips = append(skips, x)
+	}
+	return x, skips
+}
+
+// upBlock is UpBlock2D or AttnUpBlock2D; skips are consumed from the end.
+func upBlock(p params, kind string, x, temb *Node, skips []*Node, prevOut, cout, layers int, addUpsample bool, o blockOpts) *Node {
+	for i := range layers {
+		skip := skips[len(skips)-1-i]
+		resIn := cout
+		if i == 0 {
+			resIn = prevOut
+		}
+		x = Concatenate([]*Node{x, skip}, 3)
+		x = resnetBlock2D(p.in(fmt.Sprintf("resnets.%d", i)), x, temb, resIn+skip.Shape().Dimensions[3], cout, o)
+		if kind == "AttnUpBlock2D" {
+			x = attentionBlock(p.in(fmt.Sprintf("attentions.%d", i)), x, o)
+		}
+	}
+	if addUpsample {
+		x = upsample2D(p.in("upsamplers.0"), x, cout)
+	}
+	return x
+}
+
+// midBlock is UNetMidBlock2D with one attention layer: resnet, attention, resnet.
+func midBlock(p params, x, temb *Node, c int, o blockOpts, addAttention bool) *Node {
+	x = resnetBlock2D(p.in("resnets.0"), x, temb, c, c, o)
+	if addAttention {
+		x = attentionBlock(p.in("attentions.0"), x, o)
+	}
+	return resnetBlock2D(p.in("resnets.1"), x, temb, c, c, o)
+}

@@ -1,0 +1,80 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Errors that the errors returned by this package match with errors.Is.
+var (
+	// ErrNotInCache: offline, and the requested files are not in the cache.
+	ErrNotInCache = errors.New("not in the cache while offline")
+
+	// ErrAccessDenied: the hub refused the request (HTTP 401 or 403).
+	ErrAccessDenied = errors.New("access denied")
+
+	// ErrNotFound: the model, revision or file does not exist (HTTP 404), or a file is missing from
+	// a local model directory.
+	ErrNotFound = errors.New("not found")
+)
+
+// hubError carries a complete message and matches one of the sentinel errors.
+type hubError struct {
+	kind  error
+	msg   string
+	cause error
+}
+
+func (e *hubError) Error() string        { return e.msg }
+func (e *hubError) Is(target error) bool { return target == e.kind }
+func (e *hubError) Unwrap() error        { return e.cause }
+
+func newError(kind error, format string, args ...any) error {
+	return &hubError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// request describes what a request was for, to word its errors.
+type request struct {
+	id, revision, endpoint string
+	file                   string // "" for the revision API
+	withToken              bool
+}
+
+// statusError turns a failed HTTP answer into an error that says what is wrong and what to do.
+func (q request) statusError(resp *http.Response) error {
+	code := resp.Header.Get("X-Error-Code")
+	detail := ""
+	if m := strings.TrimSpace(resp.Header.Get("X-Error-Message")); m != "" {
+		detail = " (the hub says: " + m + ")"
+	}
+	tokenHint := "set HF_TOKEN (or $HF_HOME/token) to a token that can read it"
+	if q.withToken {
+		tokenHint = "check that the token in HF_TOKEN (or $HF_HOME/token) is valid and can read it"
+	}
+	switch {
+	case code == "RepoNotFound":
+		// The hub answers 401 for private and gated repositories as well as missing ones.
+		return newError(ErrNotFound, "model %s (revision %s) not found on %s%s: check the id; if the model is private or gated, %s",
+			q.id, q.revision, q.endpoint, detail, tokenHint)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || code == "GatedRepo":
+		return newError(ErrAccessDenied, "access denied for model %s (HTTP %d)%s: %s, and accept the model's terms on %s/%s if it is gated",
+			q.id, resp.StatusCode, detail, tokenHint, q.endpoint, q.id)
+	case resp.StatusCode == http.StatusNotFound && (code == "EntryNotFound" || q.file != "" && code != "RevisionNotFound"):
+		return newError(ErrNotFound, "file %s not found in model %s (revision %s) on %s%s", q.file, q.id, q.revision, q.endpoint, detail)
+	case resp.StatusCode == http.StatusNotFound:
+		return newError(ErrNotFound, "model %s (revision %s) not found on %s%s: check the model id and the revision",
+			q.id, q.revision, q.endpoint, detail)
+	}
+	what := "the file list"
+	if q.file != "" {
+		what = "file " + q.file
+	}
+	return fmt.Errorf("hub %s answered %q for %s of model %s (revision %s)%s", q.endpoint, resp.Status, what, q.id, q.revision, detail)
+}
+
+// networkError wraps a failed connection.
+func (q request) networkError(err error) error {
+	return fmt.Errorf("reaching %s for model %s: %w (to use only the local cache, set HF_HUB_OFFLINE=1)", q.endpoint, q.id, err)
+}

@@ -1,0 +1,133 @@
+package loco
+
+import (
+	"fmt"
+	"math"
+)
+
+// BetaSchedule names a diffusion noise (β) schedule, with the spelling diffusers uses in scheduler_config.json.
+type BetaSchedule string
+
+const (
+	// Linear is β_i = start + (end−start)·i/(n−1) (DDPM; spec §1.1).
+	Linear BetaSchedule = "linear"
+	// ScaledLinear is β_i = (sqrt(start) + (sqrt(end)−sqrt(start))·i/(n−1))² (Stable Diffusion, LCM; spec §1.1).
+	ScaledLinear BetaSchedule = "scaled_linear"
+	// SquaredCosCapV2 is the improved-DDPM cosine schedule, β_i = min(1 − ā((i+1)/n)/ā(i/n), 0.999) with
+	// ā(s) = cos²((s+0.008)/1.008·π/2) (DeepFloyd IF; spec §1.1). start and end are ignored.
+	SquaredCosCapV2 BetaSchedule = "squaredcos_cap_v2"
+)
+
+// SupportedBetaSchedules lists the schedules AlphasCumprod knows.
+var SupportedBetaSchedules = []BetaSchedule{Linear, ScaledLinear, SquaredCosCapV2}
+
+// Betas returns the β table of a schedule, computed in float64 (spec §1.1). The linear ramps follow
+// torch.linspace(start, end, n, dtype=float64) on CPU bit for bit, as the authors' YHCustomScheduler builds them.
+func Betas(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) ([]float64, error) {
+	if numTrainSteps < 1 {
+		return nil, fmt.Errorf("beta schedule %q: numTrainSteps is %d, it must be at least 1", kind, numTrainSteps)
+	}
+	switch kind {
+	case Linear:
+		return torchLinspace(betaStart, betaEnd, numTrainSteps, avx2Lanes64), nil
+	case ScaledLinear:
+		betas := torchLinspace(math.Sqrt(betaStart), math.Sqrt(betaEnd), numTrainSteps, avx2Lanes64)
+		for i, b := range betas {
+			betas[i] = b * b
+		}
+		return betas, nil
+	case SquaredCosCapV2:
+		return cosineBetas(numTrainSteps), nil
+	}
+	return nil, fmt.Errorf("unknown beta schedule %q: supported schedules are %q", kind, SupportedBetaSchedules)
+}
+
+// cosineBetas is diffusers' betas_for_alpha_bar with the "cosine" transform and max_beta 0.999 (spec §1.1).
+func cosineBetas(n int) []float64 {
+	alphaBar := func(s float64) float64 {
+		c := math.Cos((s + 0.008) / 1.008 * math.Pi / 2)
+		return c * c
+	}
+	betas := make([]float64, n)
+	for i := range betas {
+		t1 := float64(i) / float64(n)
+		t2 := float64(i+1) / float64(n)
+		betas[i] = math.Min(1-alphaBar(t2)/alphaBar(t1), 0.999)
+	}
+	return betas
+}
+
+// AlphasCumprod returns ᾱ_i = Π_{j≤i}(1 − β_j), i = 0..numTrainSteps−1, computed in float64 like the reference
+// (spec §1.1: betas in float64, then a float64 cumulative product). An unknown kind is an error that lists the
+// supported schedules.
+func AlphasCumprod(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) ([]float64, error) {
+	betas, err := Betas(kind, betaStart, betaEnd, numTrainSteps)
+	if err != nil {
+		return nil, err
+	}
+	ab := make([]float64, len(betas))
+	prod := 1.0
+	for i, b := range betas {
+		prod *= 1 - b
+		ab[i] = prod
+	}
+	return ab, nil
+}
+
+// Schedule is a VP diffusion model's noise schedule: the table ᾱ[i], i = 0..NumTrainSteps()−1 (spec §1.1).
+//
+// The table is kept in float64. The reference casts it to the model dtype (float32) before use; AlphaBar32
+// gives that rounded value, and the float32 DDIM steps (DDIMStep) round their ᾱ arguments the same way.
+type Schedule struct {
+	// AlphasCumprod is ᾱ indexed by integer training step.
+	AlphasCumprod []float64
+}
+
+// NewSchedule builds the ᾱ table of a β schedule (spec §1.1); see AlphasCumprod.
+func NewSchedule(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) (*Schedule, error) {
+	ab, err := AlphasCumprod(kind, betaStart, betaEnd, numTrainSteps)
+	if err != nil {
+		return nil, err
+	}
+	return &Schedule{AlphasCumprod: ab}, nil
+}
+
+// LinearSchedule is the DDPM schedule every unconditional model of the paper uses: linear β from 1e-4 to 0.02
+// over 1000 steps (spec §1.1, YHCustomScheduler's hard-coded values).
+func LinearSchedule() *Schedule {
+	s, err := NewSchedule(Linear, 1e-4, 0.02, 1000)
+	if err != nil {
+		// Unreachable: the arguments are constants that NewSchedule accepts.
+		return &Schedule{}
+	}
+	return s
+}
+
+// NumTrainSteps is the length of the ᾱ table (1000 for every model in the paper).
+func (s *Schedule) NumTrainSteps() int { return len(s.AlphasCumprod) }
+
+// Index is the table index that time t reads: floor(t) (torch's t.long() of a non-negative float32 t), clamped to
+// [0, NumTrainSteps()−1] (spec §1.2, "floor(t) lookup").
+func (s *Schedule) Index(t float32) int {
+	n := len(s.AlphasCumprod)
+	switch {
+	case n == 0 || !(t > 0): // also catches NaN
+		return 0
+	case float64(t) >= float64(n-1):
+		return n - 1
+	}
+	return int(math.Floor(float64(t)))
+}
+
+// AlphaBar is ᾱ[floor(t)] in float64, t being the (fractional) float32 time the network sees (spec §1.2).
+// It returns NaN for an empty table or a NaN t.
+func (s *Schedule) AlphaBar(t float32) float64 {
+	if len(s.AlphasCumprod) == 0 || t != t {
+		return math.NaN()
+	}
+	return s.AlphasCumprod[s.Index(t)]
+}
+
+// AlphaBar32 is AlphaBar rounded to float32: the value the reference uses after casting ᾱ to the model dtype
+// (spec §1.1, "then cast to model dtype").
+func (s *Schedule) AlphaBar32(t float32) float32 { return float32(s.AlphaBar(t)) }

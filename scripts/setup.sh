@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# setup.sh: idempotent set-up of the notebook tool chain on a Debian/Ubuntu machine.
+#
+# Installs (only what is missing):
+#   - Jupyter from apt: jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient
+#     python3-jupyter-client (skipped when `jupyter nbconvert --version` already works);
+#   - the Fashion-MNIST data set from apt: dataset-fashion-mnist (skipped when installed);
+#   - the Go tools pinned in tools/go.mod (gonb v0.11.1, goimports v0.52.0) into $(go env GOPATH)/bin,
+#     with `go install tool` (always run: it is quick when nothing changed).
+#
+# Runs as root, or through sudo for the apt steps. Safe to run again: it prints what it did and how long
+# each step took, and exits non-zero with a message when a step fails.
+#
+# Usage: scripts/setup.sh
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jupyter_pkgs=(jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-jupyter-client)
+data_pkgs=(dataset-fashion-mnist)
+
+log() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+# sudo is only used when we are not root already.
+if [[ "$(id -u)" -eq 0 ]]; then
+	as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+	as_root=(sudo)
+else
+	as_root=(false) # only fails if an apt step is actually needed
+fi
+
+apt_updated=0
+apt_install() {
+	command -v apt-get >/dev/null 2>&1 ||
+		die "apt-get not found: this script supports Debian/Ubuntu; install $* by hand"
+	[[ "${as_root[*]}" != false ]] ||
+		die "installing $* needs root: run this script as root or install sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	if [[ $apt_updated -eq 0 ]]; then
+		local t0
+		t0="$(now)"
+		"${as_root[@]}" apt-get update -q >/dev/null || die "apt-get update failed"
+		log "apt-get update: $(elapsed "$t0")"
+		apt_updated=1
+	fi
+	"${as_root[@]}" apt-get install -y -q --no-install-recommends "$@" >/dev/null ||
+		die "apt-get install $* failed"
+}
+
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+total0="$(now)"
+
+# 1. Jupyter (nbconvert executes the notebooks headless).
+t0="$(now)"
+if jupyter nbconvert --version >/dev/null 2>&1; then
+	log "jupyter nbconvert $(jupyter nbconvert --version 2>/dev/null) already installed: skipped"
+else
+	log "installing ${jupyter_pkgs[*]} ..."
+	apt_install "${jupyter_pkgs[@]}"
+	jupyter nbconvert --version >/dev/null 2>&1 || die "jupyter nbconvert still missing after apt-get install"
+	log "installed jupyter nbconvert $(jupyter nbconvert --version 2>/dev/null): $(elapsed "$t0")"
+fi
+
+# 2. Data sets.
+t0="$(now)"
+missing=()
+for p in "${data_pkgs[@]}"; do pkg_installed "$p" || missing+=("$p"); done
+if [[ ${#missing[@]} -eq 0 ]]; then
+	log "${data_pkgs[*]} already installed: skipped"
+else
+	log "installing ${missing[*]} ..."
+	apt_install "${missing[@]}"
+	log "installed ${missing[*]}: $(elapsed "$t0")"
+fi
+
+# 3. Go tools (gonb, goimports) at the versions pinned in tools/go.mod.
+command -v go >/dev/null 2>&1 || die "go not found on PATH: install Go 1.26 (https://go.dev/dl) first"
+t0="$(now)"
+(cd "$repo_root/tools" && go install tool) || die "go install tool (in tools/) failed"
+gobin="$(go env GOBIN)"
+[[ -n "$gobin" ]] || gobin="$(go env GOPATH)/bin"
+for tool in gonb goimports; do
+	[[ -x "$gobin/$tool" ]] || die "$tool was not installed into $gobin"
+done
+log "go install tool (gonb, goimports -> $gobin): $(elapsed "$t0")"
+case ":$PATH:" in
+*":$gobin:"*) ;;
+*) log "note: $gobin is not on PATH; scripts/run-notebooks.sh adds it, or: export PATH=\"\$PATH:$gobin\"" ;;
+esac
+
+log "done in $(elapsed "$total0")"
