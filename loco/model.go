@@ -1,0 +1,137 @@
+package loco
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/locoedit/locoedit/hf/diffusers"
+	"github.com/locoedit/locoedit/hf/hub"
+)
+
+// UNetDenoiser adapts a diffusers UNet2DModel (ε-prediction) to the Denoiser interface.
+type UNetDenoiser struct {
+	UNet     *diffusers.UNet2DModel
+	ModelID  string
+	Sched    *Schedule
+	PredType Prediction
+}
+
+var _ Denoiser = (*UNetDenoiser)(nil)
+
+// Name implements Denoiser.
+func (u *UNetDenoiser) Name() string { return u.ModelID }
+
+// SampleShape implements Denoiser.
+func (u *UNetDenoiser) SampleShape() []int {
+	c := u.UNet.Config
+	return []int{c.InChannels, c.SampleSize, c.SampleSize}
+}
+
+// Schedule implements Denoiser.
+func (u *UNetDenoiser) Schedule() *Schedule { return u.Sched }
+
+// Prediction implements Denoiser.
+func (u *UNetDenoiser) Prediction() Prediction { return u.PredType }
+
+// Context implements Denoiser.
+func (u *UNetDenoiser) Context() *context.Context { return u.UNet.Context() }
+
+// Predict implements Denoiser.
+func (u *UNetDenoiser) Predict(ctx *context.Context, x, t *graph.Node) *graph.Node {
+	return u.UNet.Forward(ctx, x, t)
+}
+
+// registered maps the names of built-in (embedded) models to their loaders.
+var registered = map[string]func() (Denoiser, error){}
+
+// RegisterModel makes a built-in model loadable by name (packages that embed models call it from init).
+func RegisterModel(name string, open func() (Denoiser, error)) { registered[name] = open }
+
+// KnownModelNames lists the built-in model names, sorted.
+func KnownModelNames() []string {
+	names := make([]string, 0, len(registered))
+	for n := range registered {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LoadModel opens a model by name: a registered (embedded) name, a local diffusers folder, or a HuggingFace
+// model id (resolved offline-first through the standard cache, see package hub). Diffusers pipelines
+// (model_index.json with a unet/ subfolder) are accepted too.
+func LoadModel(nameOrPath string) (Denoiser, error) {
+	if open, ok := registered[nameOrPath]; ok {
+		return open()
+	}
+	dir := nameOrPath
+	if st, err := os.Stat(nameOrPath); err != nil || !st.IsDir() {
+		if hub.ValidateModelID(nameOrPath) != nil {
+			return nil, fmt.Errorf("model %q is neither a known model name (%v), a directory, nor a HuggingFace model id", nameOrPath, KnownModelNames())
+		}
+		d, err := hub.Resolve(nameOrPath, nil, hub.OptionsFromEnv())
+		if err != nil {
+			return nil, fmt.Errorf("loading model %s: %w", nameOrPath, err)
+		}
+		dir = d
+	}
+	return loadDiffusersDir(nameOrPath, dir)
+}
+
+// loadDiffusersDir loads a UNet2DModel folder, or a pipeline folder with unet/ and scheduler/.
+func loadDiffusersDir(name, dir string) (Denoiser, error) {
+	unetDir, schedPath := dir, filepath.Join(dir, "scheduler_config.json")
+	if _, err := os.Stat(filepath.Join(dir, "model_index.json")); err == nil {
+		unetDir = filepath.Join(dir, "unet")
+		schedPath = filepath.Join(dir, "scheduler", "scheduler_config.json")
+	}
+	cls, err := className(filepath.Join(unetDir, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", name, err)
+	}
+	if cls != "UNet2DModel" && cls != "" {
+		return nil, fmt.Errorf("loading model %s: architecture %q is not supported (supported: UNet2DModel)", name, cls)
+	}
+	unet, err := diffusers.LoadUNet2D(unetDir)
+	if err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", name, err)
+	}
+	sc := diffusers.DefaultSchedulerConfig()
+	if _, err := os.Stat(schedPath); err == nil {
+		if sc, err = diffusers.ReadSchedulerConfig(schedPath); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	sched, err := NewSchedule(BetaSchedule(sc.BetaSchedule), sc.BetaStart, sc.BetaEnd, sc.NumTrainTimesteps)
+	if err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", name, err)
+	}
+	pred := PredictEpsilon
+	if sc.PredictionType == "sample" {
+		pred = PredictSample
+	}
+	return &UNetDenoiser{UNet: unet, ModelID: name, Sched: sched, PredType: pred}, nil
+}
+
+func className(configPath string) (string, error) {
+	data, err := os.ReadFile(configPath)
+	if err != nil {
+		return "", fmt.Errorf("reading model config: %w", err)
+	}
+	var c struct {
+		ClassName string `json:"_class_name"`
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return "", fmt.Errorf("parsing %s: %w", configPath, err)
+	}
+	return c.ClassName, nil
+}
