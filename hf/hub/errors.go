@@ -9,27 +9,25 @@ import (
 
 // Errors that the errors returned by this package match with errors.Is.
 var (
-	// ErrNotInCache: offline, and the requested files are not in the cache.
+	// ErrNotInCache is matched when offline and the requested files are not in the cache.
 	ErrNotInCache = errors.New("not in the cache while offline")
 
-	// ErrAccessDenied: the hub refused the request (HTTP 401 or 403).
+	// ErrAccessDenied is matched when the hub refused the request (HTTP 401 or 403).
 	ErrAccessDenied = errors.New("access denied")
 
-	// ErrNotFound: the model, revision or file does not exist (HTTP 404), or a file is missing from
-	// a local model directory.
+	// ErrNotFound is matched when the model, revision or file does not exist (HTTP 404), or when a
+	// file is missing from a local model directory.
 	ErrNotFound = errors.New("not found")
 )
 
 // hubError carries a complete message and matches one of the sentinel errors.
 type hubError struct {
-	kind  error
-	msg   string
-	cause error
+	kind error
+	msg  string
 }
 
 func (e *hubError) Error() string        { return e.msg }
 func (e *hubError) Is(target error) bool { return target == e.kind }
-func (e *hubError) Unwrap() error        { return e.cause }
 
 func newError(kind error, format string, args ...any) error {
 	return &hubError{kind: kind, msg: fmt.Sprintf(format, args...)}

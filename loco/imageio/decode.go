@@ -22,6 +22,9 @@ const (
 	// (the unconditional data loaders centre-crop to the short side, spec §5.3). Without it LoadImage refuses
 	// to change the aspect ratio.
 	CenterCrop
+	// PILBicubic makes LoadImage resize with ResizePILBicubic (8-bit Pillow bicubic, as the LOCO-Edit loaders)
+	// instead of Resize.
+	PILBicubic
 )
 
 func hasOption(opts []DecodeOption, o DecodeOption) bool {
@@ -184,7 +187,8 @@ func ReadImage(path string, channels int, opts ...DecodeOption) (*Image, error) 
 func ReadPNG(path string) (*Image, error) { return ReadImage(path, 0) }
 
 // LoadImage reads an image file and makes it a c×h×w model input: colour conversion as in DecodeImage, then
-// (with the CenterCrop option) a centred crop to the h:w aspect ratio, then Resize to h×w.
+// (with the CenterCrop option) a centred crop to the h:w aspect ratio, then Resize (or, with the PILBicubic
+// option, ResizePILBicubic) to h×w.
 func LoadImage(path string, c, h, w int, opts ...DecodeOption) (*Image, error) {
 	if err := checkSize(c, h, w); err != nil {
 		return nil, err
@@ -199,6 +203,9 @@ func LoadImage(path string, c, h, w int, opts ...DecodeOption) (*Image, error) {
 				"pass imageio.CenterCrop to crop it, or crop it yourself", path, img.W, img.H, w, h)
 		}
 		img = cropToAspect(img, h, w)
+	}
+	if hasOption(opts, PILBicubic) {
+		return ResizePILBicubic(img, h, w)
 	}
 	return Resize(img, h, w)
 }

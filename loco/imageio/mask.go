@@ -160,7 +160,9 @@ func (m *Mask) Resize(h, w int) (*Mask, error) {
 
 // Union returns m ∪ o. The masks must have the same height and width; a 1-channel mask is expanded to the
 // other's channel count.
-func (m *Mask) Union(o *Mask) (*Mask, error) { return m.combine(o, func(a, b bool) bool { return a || b }) }
+func (m *Mask) Union(o *Mask) (*Mask, error) {
+	return m.combine(o, func(a, b bool) bool { return a || b })
+}
 
 // Intersect returns m ∩ o (sizes as in Union).
 func (m *Mask) Intersect(o *Mask) (*Mask, error) {
