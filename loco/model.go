@@ -54,6 +54,14 @@ var registered = map[string]func() (Denoiser, error){}
 // RegisterModel makes a built-in model loadable by name (packages that embed models call it from init).
 func RegisterModel(name string, open func() (Denoiser, error)) { registered[name] = open }
 
+// architectures maps config.json `_class_name`s other than UNet2DModel to folder loaders.
+var architectures = map[string]func(dir string) (Denoiser, error){}
+
+// RegisterArchitecture makes LoadModel read folders whose config.json has the given `_class_name` with load.
+func RegisterArchitecture(className string, load func(dir string) (Denoiser, error)) {
+	architectures[className] = load
+}
+
 // KnownModelNames lists the built-in model names, sorted.
 func KnownModelNames() []string {
 	names := make([]string, 0, len(registered))
@@ -95,6 +103,9 @@ func loadDiffusersDir(name, dir string) (Denoiser, error) {
 	cls, err := className(filepath.Join(unetDir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("loading model %s: %w", name, err)
+	}
+	if load, ok := architectures[cls]; ok {
+		return load(unetDir)
 	}
 	if cls != "UNet2DModel" && cls != "" {
 		return nil, fmt.Errorf("loading model %s: architecture %q is not supported (supported: UNet2DModel)", name, cls)

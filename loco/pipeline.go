@@ -220,7 +220,8 @@ func (p *Pipeline) masked(output Output) func(ctx *context.Context, x, t, ab, ma
 	}
 }
 
-// broadcastRows repeats x [1,…] (and t, ab [1]) k times.
+// broadcastRows repeats x [1,…] (and t, ab [1]) k times. Graph functions must take k from their inputs' shapes:
+// an Exec rebuilds the graph with the same function for each new batch size.
 func broadcastRows(x, t, ab *Node, k int) (*Node, *Node, *Node) {
 	d := x.Shape().Dimensions
 	return BroadcastToDims(x, k, d[1], d[2], d[3]), BroadcastToDims(t, k), BroadcastToDims(ab, k)
@@ -266,7 +267,7 @@ func (p *Pipeline) JVP(output Output, x []float32, t float32, vs, masks []float3
 	}
 	f := p.masked(output)
 	outs, err := p.run("jvp-"+output.String(), func(ctx *context.Context, in []*Node) []*Node {
-		xs, ts, abs := broadcastRows(in[0], in[1], in[2], k)
+		xs, ts, abs := broadcastRows(in[0], in[1], in[2], in[3].Shape().Dimensions[0])
 		_, jv := mlx.JacobianVector(func(x *Node) *Node { return f(ctx, x, ts, abs, in[4]) }, xs, in[3])
 		return []*Node{jv}
 	}, [][]float32{x, {t}, {ab}, vs, m}, [][]int{p.imageDims(1), {1}, {1}, p.imageDims(k), p.imageDims(k)})
@@ -284,7 +285,7 @@ func (p *Pipeline) VJP(output Output, x []float32, t float32, us, masks []float3
 	}
 	f := p.masked(output)
 	outs, err := p.run("vjp-"+output.String(), func(ctx *context.Context, in []*Node) []*Node {
-		xs, ts, abs := broadcastRows(in[0], in[1], in[2], k)
+		xs, ts, abs := broadcastRows(in[0], in[1], in[2], in[3].Shape().Dimensions[0])
 		_, vjp := mlx.VectorJacobian(func(x *Node) *Node { return f(ctx, x, ts, abs, in[4]) }, xs, in[3])
 		return []*Node{vjp}
 	}, [][]float32{x, {t}, {ab}, us, m}, [][]int{p.imageDims(1), {1}, {1}, p.imageDims(k), p.imageDims(k)})
@@ -303,7 +304,7 @@ func (p *Pipeline) JTJ(output Output, x []float32, t float32, vs, masks []float3
 	}
 	f := p.masked(output)
 	outs, err := p.run("jtj-"+output.String(), func(ctx *context.Context, in []*Node) []*Node {
-		xs, ts, abs := broadcastRows(in[0], in[1], in[2], k)
+		xs, ts, abs := broadcastRows(in[0], in[1], in[2], in[3].Shape().Dimensions[0])
 		y, jv := mlx.JacobianVector(func(x *Node) *Node { return f(ctx, x, ts, abs, in[4]) }, xs, in[3])
 		jtjv := Gradient(ReduceAllSum(Mul(y, StopGradient(jv))), xs)[0]
 		return []*Node{jv, jtjv}

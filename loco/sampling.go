@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 )
@@ -45,6 +46,7 @@ func newProgress(w io.Writer, n int, desc string) *progressbar.ProgressBar {
 	}
 	return progressbar.NewOptions(n, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionThrottle(250*time.Millisecond),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
 }
 

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/loco"
+)
+
+func init() {
+	register("eps", "noise prediction ε and x̂0: IN x [B,C,H,W], t [1]|[B] → OUT eps, x0", runEps)
+	register("jvp", "exact Jacobian products: IN x, t, v and/or u → OUT jvp_x0 (J·v), vjp_x0 (Jᵀ·u), jvp_eps", runJVP)
+	register("invert", "DDIM inversion: IN x0 → OUT xT", runInvert)
+	register("sample", "DDIM sampling: IN x → OUT x, over grid indices [--from-index, --to-index)", runSample)
+	register("direction", "edit direction (Algorithm 1): IN x, t, mask [C,H,W] → OUT vT_modify, s_modify, vT_null, s_null, direction", runDirection)
+}
+
+func progress(quiet bool) io.Writer {
+	if quiet {
+		return nil
+	}
+	return os.Stderr
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(os.Stderr)
+	return fs.Parse(args)
+}
+
+func runEps(args []string) error {
+	var c commonFlags
+	fs := flag.NewFlagSet("eps", flag.ContinueOnError)
+	c.register(fs, true)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := c.check(true); err != nil {
+		return err
+	}
+	p, err := c.pipeline()
+	if err != nil {
+		return err
+	}
+	in, err := openInputs(c.in)
+	if err != nil {
+		return err
+	}
+	x, b, err := in.images("x", p)
+	if err != nil {
+		return err
+	}
+	t, err := in.times(b)
+	if err != nil {
+		return err
+	}
+	eps, x0, err := p.Predict(x, t)
+	if err != nil {
+		return err
+	}
+	out := outputs{}
+	out.images("eps", eps, b, p.SampleShape())
+	out.images("x0", x0, b, p.SampleShape())
+	return out.write(c.out, map[string]string{"model": p.Model.Name()})
+}
+
+func runJVP(args []string) error {
+	var c commonFlags
+	fs := flag.NewFlagSet("jvp", flag.ContinueOnError)
+	c.register(fs, true)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := c.check(true); err != nil {
+		return err
+	}
+	p, err := c.pipeline()
+	if err != nil {
+		return err
+	}
+	in, err := openInputs(c.in)
+	if err != nil {
+		return err
+	}
+	x, b, err := in.images("x", p)
+	if err != nil {
+		return err
+	}
+	t, err := in.times(b)
+	if err != nil {
+		return err
+	}
+	if !in.has("v") && !in.has("u") {
+		return fmt.Errorf("%s holds neither v (for J·v) nor u (for Jᵀ·u)", c.in)
+	}
+	d := p.Dim()
+	out := outputs{}
+	for _, name := range []string{"v", "u"} {
+		if !in.has(name) {
+			continue
+		}
+		vec, vb, err := in.images(name, p)
+		if err != nil {
+			return err
+		}
+		if vb != b {
+			return fmt.Errorf("%s has %d samples but x has %d", name, vb, b)
+		}
+		var first, second []float32
+		for i := range b {
+			ti := t[min(i, len(t)-1)]
+			xi, vi := x[i*d:(i+1)*d], vec[i*d:(i+1)*d]
+			if name == "v" {
+				a, err := p.JVP(loco.OutputX0, xi, ti, vi, nil)
+				if err != nil {
+					return err
+				}
+				e, err := p.JVP(loco.OutputEps, xi, ti, vi, nil)
+				if err != nil {
+					return err
+				}
+				first, second = append(first, a...), append(second, e...)
+			} else {
+				a, err := p.VJP(loco.OutputX0, xi, ti, vi, nil)
+				if err != nil {
+					return err
+				}
+				first = append(first, a...)
+			}
+		}
+		if name == "v" {
+			out.images("jvp_x0", first, b, p.SampleShape())
+			out.images("jvp_eps", second, b, p.SampleShape())
+		} else {
+			out.images("vjp_x0", first, b, p.SampleShape())
+		}
+	}
+	return out.write(c.out, map[string]string{"model": p.Model.Name()})
+}
+
+func runInvert(args []string) error {
+	var c commonFlags
+	fs := flag.NewFlagSet("invert", flag.ContinueOnError)
+	c.register(fs, true)
+	steps := fs.Int("steps", 100, "grid size N (N−1 transitions)")
+	allPairs := fs.Bool("all-pairs", false, "run every inversion pair (corrected mode); default: the authors' loop, which stops one pair early")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := c.check(true); err != nil {
+		return err
+	}
+	p, err := c.pipeline()
+	if err != nil {
+		return err
+	}
+	in, err := openInputs(c.in)
+	if err != nil {
+		return err
+	}
+	x0, b, err := in.images("x0", p)
+	if err != nil {
+		return err
+	}
+	xT, err := p.Invert(x0, loco.InvertOptions{Steps: *steps, AllPairs: *allPairs, Progress: progress(c.quiet)})
+	if err != nil {
+		return err
+	}
+	out := outputs{}
+	out.images("xT", xT, b, p.SampleShape())
+	return out.write(c.out, map[string]string{"model": p.Model.Name(), "steps": strconv.Itoa(*steps), "all_pairs": strconv.FormatBool(*allPairs)})
+}
+
+func runSample(args []string) error {
+	var c commonFlags
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	c.register(fs, true)
+	steps := fs.Int("steps", 100, "grid size N")
+	from := fs.Int("from-index", 0, "first grid index (0: x is x_T at t_max)")
+	to := fs.Int("to-index", -1, "stop before this grid index (-1: run to t = 0)")
+	eta := fs.Float64("eta", 0, "DDIM η")
+	boost := fs.Bool("boost", false, "performance boosting: η = 1 for t ≤ 201.8")
+	seed := fs.Uint64("seed", 0, "seed of the noise of stochastic steps")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := c.check(true); err != nil {
+		return err
+	}
+	p, err := c.pipeline()
+	if err != nil {
+		return err
+	}
+	in, err := openInputs(c.in)
+	if err != nil {
+		return err
+	}
+	x, b, err := in.images("x", p)
+	if err != nil {
+		return err
+	}
+	y, err := p.Sample(x, *from, *to, loco.SampleOptions{Steps: *steps, Eta: *eta, Boost: *boost, Seed: *seed, Progress: progress(c.quiet)})
+	if err != nil {
+		return err
+	}
+	out := outputs{}
+	out.images("x", y, b, p.SampleShape())
+	return out.write(c.out, map[string]string{"model": p.Model.Name()})
+}
+
+// directionFlags are the subspace settings shared by direction, edit and demo.
+type directionFlags struct {
+	rank, nullRank, maxIter, minIter int
+	stop, method, output             string
+	tol                              float64
+	seed                             uint64
+}
+
+func (d *directionFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&d.rank, "rank", 1, "edit subspace rank r (directions on the mask)")
+	fs.IntVar(&d.nullRank, "null-rank", 5, "null-space rank r′ on the complement (0: no projection)")
+	fs.IntVar(&d.maxIter, "max-iter", 50, "maximum subspace iterations")
+	fs.IntVar(&d.minIter, "min-iter", 0, "minimum subspace iterations (0: the stop rule's default)")
+	fs.StringVar(&d.stop, "stop", "subspace", "stop rule: subspace (converged subspace) or faithful (the authors' test)")
+	fs.StringVar(&d.output, "output", "x0", "Jacobian of x0 (LOCO-Edit) or eps (the ∂ε/∂x variant)")
+	fs.Float64Var(&d.tol, "tol", 0, "stop-rule tolerance (0: default)")
+	fs.Uint64Var(&d.seed, "seed", 0, "seed of the random start bases")
+}
+
+func (d *directionFlags) options() (loco.DirectionOptions, error) {
+	stop, err := loco.ParseStopRule(d.stop)
+	if err != nil {
+		return loco.DirectionOptions{}, err
+	}
+	out := loco.OutputX0
+	switch d.output {
+	case "x0":
+	case "eps":
+		out = loco.OutputEps
+	default:
+		return loco.DirectionOptions{}, fmt.Errorf("--output %q: use x0 or eps", d.output)
+	}
+	return loco.DirectionOptions{Output: out, Rank: d.rank, NullRank: d.nullRank,
+		Iteration: loco.SubspaceOptions{Stop: stop, MaxIter: d.maxIter, MinIter: d.minIter, Tol: d.tol, Seed: d.seed}}, nil
+}
+
+func runDirection(args []string) error {
+	var c commonFlags
+	var df directionFlags
+	fs := flag.NewFlagSet("direction", flag.ContinueOnError)
+	c.register(fs, true)
+	df.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := c.check(true); err != nil {
+		return err
+	}
+	opts, err := df.options()
+	if err != nil {
+		return err
+	}
+	p, err := c.pipeline()
+	if err != nil {
+		return err
+	}
+	in, err := openInputs(c.in)
+	if err != nil {
+		return err
+	}
+	x, b, err := in.images("x", p)
+	if err != nil {
+		return err
+	}
+	if b != 1 {
+		return fmt.Errorf("x holds %d samples: direction works on one", b)
+	}
+	t, err := in.times(1)
+	if err != nil {
+		return err
+	}
+	mask, _, err := in.images("mask", p)
+	if err != nil {
+		return fmt.Errorf("%w (the mask is [C,H,W] uint8, nonzero inside)", err)
+	}
+	if in.has("vinit_modify") {
+		if opts.InitModify, _, err = in.rows("vinit_modify", p.Dim()); err != nil {
+			return err
+		}
+	}
+	if in.has("vinit_null") {
+		if opts.InitNull, _, err = in.rows("vinit_null", p.Dim()); err != nil {
+			return err
+		}
+	}
+	if !c.quiet {
+		opts.Iteration.Progress = func(iter int, change float64) {
+			fmt.Fprintf(os.Stderr, "\rsubspace iteration %d (change %.3g)", iter, change)
+		}
+	}
+	dir, err := p.EditDirection(x, t[0], mask, opts)
+	if !c.quiet {
+		fmt.Fprintln(os.Stderr)
+	}
+	if err != nil {
+		return err
+	}
+	d := p.Dim()
+	out := outputs{
+		"vT_modify":         safetensors.FromFloat32([]int{opts.Rank, d}, dir.Modify.V),
+		"s_modify":          safetensors.FromFloat64([]int{opts.Rank}, dir.Modify.S),
+		"direction":         safetensors.FromFloat32([]int{opts.Rank, d}, dir.V),
+		"iterations_modify": safetensors.FromInt64([]int{1}, []int64{int64(dir.Modify.Iterations)}),
+	}
+	if dir.Null != nil {
+		out["vT_null"] = safetensors.FromFloat32([]int{opts.NullRank, d}, dir.Null.V)
+		out["s_null"] = safetensors.FromFloat64([]int{opts.NullRank}, dir.Null.S)
+		out["iterations_null"] = safetensors.FromInt64([]int{1}, []int64{int64(dir.Null.Iterations)})
+	}
+	fmt.Fprintf(os.Stderr, "s_modify %.5g after %d iterations (%d Jacobian products)\n", dir.Modify.S, dir.Modify.Iterations, dir.Modify.Evaluations)
+	return out.write(c.out, map[string]string{"model": p.Model.Name(), "stop": df.stop})
+}

@@ -1,0 +1,178 @@
+package molrg
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/locoedit/locoedit/hf/safetensors"
+)
+
+// File names of a MoLRG model folder.
+const (
+	ConfigFile  = "config.json"
+	WeightsFile = "model.safetensors"
+)
+
+// Tensor names in model.safetensors (d = C·H·W, K classes, R = rank).
+const (
+	tensorMeans             = "means"              // [K, C, H, W]
+	tensorBases             = "bases"              // [K, R, C, H, W], orthonormal rows
+	tensorVariances         = "variances"          // [K, R]
+	tensorResidualVariances = "residual_variances" // [K]
+	tensorPriors            = "priors"             // [K]
+)
+
+// Save writes the model folder dir (created if needed): config.json and model.safetensors, each written
+// atomically.
+func (p *Params) Save(dir string) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("saving MoLRG to %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("saving MoLRG: %w", err)
+	}
+	cfg, err := json.MarshalIndent(p.Config, "", "  ")
+	if err != nil {
+		return fmt.Errorf("saving MoLRG config: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, ConfigFile), append(cfg, '\n')); err != nil {
+		return err
+	}
+	c, h, w := p.Config.InChannels, p.Config.SampleSize.H, p.Config.SampleSize.W
+	k, r := p.Config.NumClasses, p.Config.Rank
+	ts := map[string]*safetensors.Tensor{
+		tensorMeans:             safetensors.FromFloat32([]int{k, c, h, w}, slices.Concat(p.Means...)),
+		tensorBases:             safetensors.FromFloat32([]int{k, r, c, h, w}, slices.Concat(p.Bases...)),
+		tensorVariances:         safetensors.FromFloat32([]int{k, r}, slices.Concat(p.Variances...)),
+		tensorResidualVariances: safetensors.FromFloat32([]int{k}, p.ResidualVariances),
+		tensorPriors:            safetensors.FromFloat32([]int{k}, p.Priors),
+	}
+	meta := map[string]string{"format": "pt", "model": ClassName}
+	if err := safetensors.Write(filepath.Join(dir, WeightsFile), ts, meta); err != nil {
+		return fmt.Errorf("saving MoLRG: %w", err)
+	}
+	return nil
+}
+
+// ReadParams reads and validates the model folder dir (config.json and model.safetensors).
+func ReadParams(dir string) (*Params, error) {
+	p, err := readParamsFS(os.DirFS(dir), ".")
+	if err != nil {
+		return nil, fmt.Errorf("reading MoLRG folder %s: %w", dir, err)
+	}
+	return p, nil
+}
+
+// readParamsFS reads a model folder from a file system (the embedded one or a directory).
+func readParamsFS(fsys fs.FS, dir string) (*Params, error) {
+	raw, err := fs.ReadFile(fsys, pathJoin(dir, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", ConfigFile, err)
+	}
+	if cfg.ClassName != ClassName {
+		return nil, fmt.Errorf("%s names class %q, not %q: this folder is not a MoLRG model", ConfigFile, cfg.ClassName, ClassName)
+	}
+	data, err := fs.ReadFile(fsys, pathJoin(dir, WeightsFile))
+	if err != nil {
+		return nil, err
+	}
+	f, err := safetensors.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", WeightsFile, err)
+	}
+	c, h, w := cfg.InChannels, cfg.SampleSize.H, cfg.SampleSize.W
+	k, r := cfg.NumClasses, cfg.Rank
+	d := c * h * w
+	get := func(name string, shape ...int) ([]float32, error) {
+		t, err := f.Tensor(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", WeightsFile, err)
+		}
+		if !slices.Equal(t.Shape, shape) {
+			return nil, fmt.Errorf("%s: tensor %q has shape %v, the config needs %v", WeightsFile, name, t.Shape, shape)
+		}
+		return t.Float32()
+	}
+	p := &Params{Config: cfg}
+	means, err := get(tensorMeans, k, c, h, w)
+	if err != nil {
+		return nil, err
+	}
+	bases, err := get(tensorBases, k, r, c, h, w)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := get(tensorVariances, k, r)
+	if err != nil {
+		return nil, err
+	}
+	if p.ResidualVariances, err = get(tensorResidualVariances, k); err != nil {
+		return nil, err
+	}
+	if p.Priors, err = get(tensorPriors, k); err != nil {
+		return nil, err
+	}
+	p.Means, p.Bases, p.Variances = split(means, k, d), split(bases, k, r*d), split(vars, k, r)
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// split cuts flat into n rows of length m.
+func split(flat []float32, n, m int) [][]float32 {
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = flat[i*m : (i+1)*m : (i+1)*m]
+	}
+	return rows
+}
+
+func pathJoin(dir, name string) string {
+	if dir == "." || dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// writeFileAtomic writes data to a temporary file next to path, syncs it and renames it over path.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+			err = fmt.Errorf("writing %s: %w", path, err)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
