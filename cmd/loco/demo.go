@@ -34,7 +34,7 @@ func runDemo(args []string) error {
 	ef.register(fs)
 	class := fs.Int("class", 0, "embedded Fashion-MNIST test image to edit (class 0–9), when no --image is given")
 	boost := fs.Bool("boost", false, "decode with the authors' performance boosting (stochastic); default deterministic, so locality is measured without sampling noise")
-	seeds := fs.Int("seeds", 3, "random trajectories for the rank-vs-t analysis")
+	seeds := fs.Int("seeds", 2, "random trajectories for the rank-vs-t analysis")
 	quick := fs.Bool("quick", false, "smaller analyses (for tests)")
 	if err := parse(fs, args); err != nil {
 		return err
