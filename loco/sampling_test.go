@@ -65,7 +65,7 @@ func TestStrengths(t *testing.T) {
 		want          []float64
 	}{
 		{0.5, 16, 2, []float64{-8, -4, 0, 4, 8}}, // CelebA script, README strips
-		{12, 1, 2, []float64{-12, 0, 12}},       // FFHQ script
+		{12, 1, 2, []float64{-12, 0, 12}},        // FFHQ script
 		{2, 3, 3, []float64{-6, -4, -2, 0, 2, 4, 6}},
 		{10, 1, 1, []float64{-10, 0, 10}},
 	} {

@@ -222,9 +222,10 @@ type directionFlags struct {
 func (d *directionFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.rank, "rank", 1, "edit subspace rank r (directions on the mask)")
 	fs.IntVar(&d.nullRank, "null-rank", 5, "null-space rank r′ on the complement (0: no projection)")
-	fs.IntVar(&d.maxIter, "max-iter", 50, "maximum subspace iterations")
+	fs.IntVar(&d.maxIter, "max-iter", 0, "maximum subspace iterations (0: the method's default; the authors use 50)")
 	fs.IntVar(&d.minIter, "min-iter", 0, "minimum subspace iterations (0: the stop rule's default)")
-	fs.StringVar(&d.stop, "stop", "subspace", "stop rule: subspace (converged subspace) or faithful (the authors' test)")
+	fs.StringVar(&d.stop, "stop", "subspace", "stop rule: subspace (converged subspace) or faithful (the authors' test, power method)")
+	fs.StringVar(&d.method, "method", "krylov", "subspace method: krylov (block Lanczos with Rayleigh–Ritz) or power (the authors')")
 	fs.StringVar(&d.output, "output", "x0", "Jacobian of x0 (LOCO-Edit) or eps (the ∂ε/∂x variant)")
 	fs.Float64Var(&d.tol, "tol", 0, "stop-rule tolerance (0: default)")
 	fs.Uint64Var(&d.seed, "seed", 0, "seed of the random start bases")
@@ -232,6 +233,10 @@ func (d *directionFlags) register(fs *flag.FlagSet) {
 
 func (d *directionFlags) options() (loco.DirectionOptions, error) {
 	stop, err := loco.ParseStopRule(d.stop)
+	if err != nil {
+		return loco.DirectionOptions{}, err
+	}
+	method, err := loco.ParseMethod(d.method)
 	if err != nil {
 		return loco.DirectionOptions{}, err
 	}
@@ -244,7 +249,7 @@ func (d *directionFlags) options() (loco.DirectionOptions, error) {
 		return loco.DirectionOptions{}, fmt.Errorf("--output %q: use x0 or eps", d.output)
 	}
 	return loco.DirectionOptions{Output: out, Rank: d.rank, NullRank: d.nullRank,
-		Iteration: loco.SubspaceOptions{Stop: stop, MaxIter: d.maxIter, MinIter: d.minIter, Tol: d.tol, Seed: d.seed}}, nil
+		Iteration: loco.SubspaceOptions{Method: method, Stop: stop, MaxIter: d.maxIter, MinIter: d.minIter, Tol: d.tol, Seed: d.seed}}, nil
 }
 
 func runDirection(args []string) error {
