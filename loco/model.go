@@ -86,7 +86,7 @@ func LoadModel(nameOrPath string) (Denoiser, error) {
 		}
 		d, err := hub.Resolve(nameOrPath, nil, hub.OptionsFromEnv())
 		if err != nil {
-			return nil, fmt.Errorf("loading model %s: %w", nameOrPath, err)
+			return nil, fmt.Errorf("loading model %s (not a built-in model %v nor a local folder, so tried the HuggingFace hub): %w", nameOrPath, KnownModelNames(), err)
 		}
 		dir = d
 	}
