@@ -49,6 +49,7 @@ func NewBackend(config string) (b backends.Backend, err error) {
 		config = DefaultBackendConfig
 	}
 	name, opts, _ := strings.Cut(config, ":")
+	var buildErr error
 	err = Call(func() {
 		switch name {
 		case "go":
@@ -56,14 +57,16 @@ func NewBackend(config string) (b backends.Backend, err error) {
 				opts = "ops_sequential"
 			}
 			var inner backends.Backend
-			inner, err = simplego.New(opts)
-			if err == nil {
+			if inner, buildErr = simplego.New(opts); buildErr == nil {
 				b = &PlusBackend{Backend: inner}
 			}
 		default:
-			b, err = backends.NewWithConfig(config)
+			b, buildErr = backends.NewWithConfig(config)
 		}
 	})
+	if err == nil {
+		err = buildErr
+	}
 	if err != nil {
 		hint := ""
 		if name == "xla" {
