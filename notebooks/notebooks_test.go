@@ -221,3 +221,36 @@ func notebookText(t *testing.T, raw json.RawMessage) string {
 	}
 	return strings.Join(parts, "")
 }
+
+// TestAllNotebooks runs every notebooks/*.ipynb in quick mode, as CI does, and checks that each one passed
+// and displayed at least one image (every notebook shows its figure as a PNG).
+func TestAllNotebooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the full notebook run in -short mode (it takes several minutes)")
+	}
+	sources, err := filepath.Glob("*.ipynb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sources) == 0 {
+		t.Fatal("no notebooks/*.ipynb found")
+	}
+	r := runNotebooks(t)
+	if r.Err != nil {
+		t.Fatalf("run-notebooks failed: %v\n%s", r.Err, r.Output)
+	}
+	for _, src := range sources {
+		name := strings.TrimSuffix(src, ".ipynb")
+		if !strings.Contains(r.Output, "PASS "+name) {
+			t.Errorf("runner output lacks %q", "PASS "+name)
+		}
+		executed := filepath.Join(r.OutDir, src)
+		if _, err := os.Stat(executed); err != nil {
+			t.Errorf("%s: no executed copy: %v", src, err)
+			continue
+		}
+		if images := outputsOfType(t, executed, "image/png"); len(images) == 0 {
+			t.Errorf("%s displayed no image/png output", src)
+		}
+	}
+}
