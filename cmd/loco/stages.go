@@ -31,29 +31,43 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return fs.Parse(args)
 }
 
+// tensorCommand parses the flags of a command that reads tensors from --in, then loads the model and the input.
+func tensorCommand(fs *flag.FlagSet, c *commonFlags, args []string) (*loco.Pipeline, *inputs, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, nil, err
+	}
+	if err := c.check(true); err != nil {
+		return nil, nil, err
+	}
+	p, err := c.pipeline()
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := openInputs(c.in)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, in, nil
+}
+
+// batchInputs reads x [B,C,H,W] and t [1]|[B].
+func batchInputs(p *loco.Pipeline, in *inputs) (x, t []float32, b int, err error) {
+	if x, b, err = in.images("x", p); err != nil {
+		return nil, nil, 0, err
+	}
+	t, err = in.times(b)
+	return x, t, b, err
+}
+
 func runEps(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("eps", flag.ContinueOnError)
 	c.register(fs, true)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := c.check(true); err != nil {
-		return err
-	}
-	p, err := c.pipeline()
+	p, in, err := tensorCommand(fs, &c, args)
 	if err != nil {
 		return err
 	}
-	in, err := openInputs(c.in)
-	if err != nil {
-		return err
-	}
-	x, b, err := in.images("x", p)
-	if err != nil {
-		return err
-	}
-	t, err := in.times(b)
+	x, t, b, err := batchInputs(p, in)
 	if err != nil {
 		return err
 	}
@@ -71,25 +85,11 @@ func runJVP(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("jvp", flag.ContinueOnError)
 	c.register(fs, true)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := c.check(true); err != nil {
-		return err
-	}
-	p, err := c.pipeline()
+	p, in, err := tensorCommand(fs, &c, args)
 	if err != nil {
 		return err
 	}
-	in, err := openInputs(c.in)
-	if err != nil {
-		return err
-	}
-	x, b, err := in.images("x", p)
-	if err != nil {
-		return err
-	}
-	t, err := in.times(b)
+	x, t, b, err := batchInputs(p, in)
 	if err != nil {
 		return err
 	}
@@ -147,17 +147,7 @@ func runInvert(args []string) error {
 	c.register(fs, true)
 	steps := fs.Int("steps", 100, "grid size N (N−1 transitions)")
 	allPairs := fs.Bool("all-pairs", false, "run every inversion pair (corrected mode); default: the authors' loop, which stops one pair early")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := c.check(true); err != nil {
-		return err
-	}
-	p, err := c.pipeline()
-	if err != nil {
-		return err
-	}
-	in, err := openInputs(c.in)
+	p, in, err := tensorCommand(fs, &c, args)
 	if err != nil {
 		return err
 	}
@@ -184,17 +174,7 @@ func runSample(args []string) error {
 	eta := fs.Float64("eta", 0, "DDIM η")
 	boost := fs.Bool("boost", false, "performance boosting: η = 1 for t ≤ 201.8")
 	seed := fs.Uint64("seed", 0, "seed of the noise of stochastic steps")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := c.check(true); err != nil {
-		return err
-	}
-	p, err := c.pipeline()
-	if err != nil {
-		return err
-	}
-	in, err := openInputs(c.in)
+	p, in, err := tensorCommand(fs, &c, args)
 	if err != nil {
 		return err
 	}
