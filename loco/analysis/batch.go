@@ -24,27 +24,42 @@ func batchOrDefault(b int) int {
 // one is padded with copies of pad (nil: zeros) so that every call has the same shape and the graph is compiled
 // once. done, if set, is called after each chunk with the number of vectors finished.
 func mapChunks(vs []float32, d, chunk int, pad []float32, fn func(batch []float32) ([]float32, error), done func(n int)) ([]float32, error) {
-	n := len(vs) / d
-	if n*d != len(vs) || n == 0 {
-		return nil, fmt.Errorf("internal: %d values are not a positive multiple of %d", len(vs), d)
+	return mapChunksTo(vs, d, d, chunk, pad, fn, done)
+}
+
+// mapChunksTo is mapChunks for a map between spaces of different dimension: fn turns k vectors of length din
+// into k vectors of length dout.
+func mapChunksTo(vs []float32, din, dout, chunk int, pad []float32, fn func(batch []float32) ([]float32, error), done func(n int)) ([]float32, error) {
+	n := len(vs) / din
+	if n*din != len(vs) || n == 0 {
+		return nil, fmt.Errorf("internal: %d values are not a positive multiple of %d", len(vs), din)
+	}
+	check := func(res []float32, k int) error {
+		if len(res) != k*dout {
+			return fmt.Errorf("internal: a batch of %d vectors gave %d values, want %d", k, len(res), k*dout)
+		}
+		return nil
 	}
 	if chunk >= n {
 		out, err := fn(vs)
+		if err == nil {
+			err = check(out, n)
+		}
 		if err == nil && done != nil {
 			done(n)
 		}
 		return out, err
 	}
-	out := make([]float32, 0, len(vs))
+	out := make([]float32, 0, n*dout)
 	for start := 0; start < n; start += chunk {
 		end := min(start+chunk, n)
-		batch := vs[start*d : end*d]
+		batch := vs[start*din : end*din]
 		if end-start < chunk {
-			batch = make([]float32, chunk*d)
-			copy(batch, vs[start*d:end*d])
+			batch = make([]float32, chunk*din)
+			copy(batch, vs[start*din:end*din])
 			if pad != nil {
 				for i := end - start; i < chunk; i++ {
-					copy(batch[i*d:(i+1)*d], pad)
+					copy(batch[i*din:(i+1)*din], pad)
 				}
 			}
 		}
@@ -52,10 +67,10 @@ func mapChunks(vs []float32, d, chunk int, pad []float32, fn func(batch []float3
 		if err != nil {
 			return nil, err
 		}
-		if len(res) != len(batch) {
-			return nil, fmt.Errorf("internal: a batch of %d values gave %d", len(batch), len(res))
+		if err := check(res, chunk); err != nil {
+			return nil, err
 		}
-		out = append(out, res[:(end-start)*d]...)
+		out = append(out, res[:(end-start)*dout]...)
 		if done != nil {
 			done(end - start)
 		}

@@ -7,6 +7,12 @@
 // probes estimate the spectrum, the Frobenius norm and the asymmetry with error bounds (EstimateSpectrum,
 // Symmetry).
 //
+// Through a UNet's bottleneck h, the mid block's output (Fig. 12, 13), Bottleneck gives exact products of ∂h/∂x_t,
+// ∂ε/∂h and ∂x̂0/∂h (skip connections held at their values for x_t), the spectra of these rectangular Jacobians
+// (exact from the Gram matrix of the smaller side, or estimated) and the linearity of h; JacobianRanksAlongTrajectories
+// measures the rank and norm of all five Jacobians of Fig. 12 along DDIM trajectories (only ∂ε/∂x_t and ∂x̂0/∂x_t for
+// models without a bottleneck, such as the MoLRG).
+//
 // Results are plain structs that convert to tables (RankTable, LinearityTable, SymmetryTable), which are written
 // as CSV (WriteCSV) or safetensors (WriteSafetensors), and plotted as PNG with gonum/plot (PlotRankVsT,
 // PlotLinearity, PlotSymmetry). Every file is written atomically (temporary file + rename).

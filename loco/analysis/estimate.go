@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
-	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -114,68 +112,18 @@ func EstimateSpectrum(p *loco.Pipeline, out loco.Output, x []float32, t float32,
 	if opts.Mask != nil && len(opts.Mask) != d {
 		return nil, fmt.Errorf("spectrum estimate: the mask has %d values, want %d", len(opts.Mask), d)
 	}
-	o := opts.withDefaults()
-	l := min(k+o.Oversample, d)
-	rng := rand.New(rand.NewPCG(o.Seed, 0x5eec7))
-	bar := newBar(o.Progress, o.PowerIters*2*l+l+o.Probes, fmt.Sprintf("spectrum of ∂%s/∂x (k=%d)", out, k))
-	done := advance(bar)
-	res := &SpectrumEstimate{Dim: d, Eta: o.Eta}
-
-	v := make([]float64, l*d)
-	for i := range v {
-		v[i] = rng.NormFloat64()
+	m := linearMap{name: fmt.Sprintf("∂%s/∂x", out), rows: d, cols: d,
+		jvp: func(vs []float32) ([]float32, error) { return p.JVP(out, x, t, vs, opts.Mask) },
+		vjp: func(us []float32) ([]float32, error) { return p.VJP(out, x, t, us, opts.Mask) },
+		jtj: func(vs []float32) ([]float32, error) {
+			_, vhat, err := p.JTJ(out, x, t, vs, opts.Mask)
+			return vhat, err
+		},
 	}
-	orthonormalRows(v, l, d, rng)
-	for it := range o.PowerIters {
-		vhat, err := mapChunks(toF32(v), d, o.Batch, nil, func(b []float32) ([]float32, error) {
-			_, vh, err := p.JTJ(out, x, t, b, o.Mask)
-			return vh, err
-		}, func(n int) { done(2 * n) })
-		if err != nil {
-			return nil, fmt.Errorf("spectrum estimate, power step %d at t = %g: %w", it+1, t, err)
-		}
-		res.Products += 2 * l
-		v = toF64(vhat)
-		orthonormalRows(v, l, d, rng)
-	}
-	v32 := toF32(v)
-	u, err := mapChunks(v32, d, o.Batch, nil, func(b []float32) ([]float32, error) {
-		return p.JVP(out, x, t, b, o.Mask)
-	}, done)
-	if err != nil {
-		return nil, fmt.Errorf("spectrum estimate, J·V at t = %g: %w", t, err)
-	}
-	res.Products += l
-	res.Ritz, res.Captured, err = ritzValues(u, l, d)
+	res, err := estimateMap(m, k, opts.withDefaults())
 	if err != nil {
 		return nil, fmt.Errorf("spectrum estimate at t = %g: %w", t, err)
 	}
-	res.Singular = slices.Clone(res.Ritz[:k])
-
-	z := gaussian(rng, o.Probes*d)
-	jtz, err := mapChunks(z, d, o.Batch, nil, func(b []float32) ([]float32, error) {
-		return p.VJP(out, x, t, b, o.Mask)
-	}, done)
-	if err != nil {
-		return nil, fmt.Errorf("spectrum estimate, tail probes at t = %g: %w", t, err)
-	}
-	res.Products += o.Probes
-	tails := make([]float64, o.Probes)
-	for j := range o.Probes {
-		w := toF64(jtz[j*d : (j+1)*d])
-		for i := range l {
-			vi := v[i*d : (i+1)*d]
-			c := dotF64(vi, w)
-			for a := range w {
-				w[a] -= c * vi[a]
-			}
-		}
-		tails[j] = dotF64(w, w)
-	}
-	mean, std := meanStd(tails)
-	res.Tail, res.TailStdErr = mean, std/math.Sqrt(float64(o.Probes))
-	res.TailLow, res.TailHigh = max(0, mean-o.Z*res.TailStdErr), mean+o.Z*res.TailStdErr
-	res.Rank, res.RankLow, res.RankHigh, res.Resolved = rankBounds(res.Ritz, res.Captured, res.Tail, res.TailHigh, d, o.Eta)
 	return res, nil
 }
 

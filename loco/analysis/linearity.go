@@ -40,8 +40,6 @@ func Linearity(p *loco.Pipeline, out loco.Output, x []float32, t float32, lambda
 	if lambdas == nil {
 		lambdas = DefaultLambdas
 	}
-	n := len(x) / d
-	rng := rand.New(rand.NewPCG(seed, 0x11ea7))
 	predict := func(xs []float32) ([]float32, error) {
 		eps, x0, err := p.Predict(xs, []float32{t})
 		if out == loco.OutputEps {
@@ -49,21 +47,38 @@ func Linearity(p *loco.Pipeline, out loco.Output, x []float32, t float32, lambda
 		}
 		return x0, err
 	}
-	f0, err := predict(x)
+	jvp := func(xi, dirs []float32) ([]float32, error) { return p.JVP(out, xi, t, dirs, nil) }
+	pts, err := linearityOf(x, d, d, predict, jvp, lambdas, seed, samples)
 	if err != nil {
 		return nil, fmt.Errorf("linearity at t = %g: %w", t, err)
+	}
+	return pts, nil
+}
+
+// linearityOf measures the local linearity of f: R^d → R^m at the points x (n·d values): f evaluates a batch of
+// points (k·d → k·m values) and jvp(xi, dirs) gives J·Δx at the point xi for a batch of directions (k·d → k·m).
+// For each point it draws `samples` unit directions (seeded by seed) and compares f(x+λΔx) with f(x)+λJΔx for every
+// λ; see Linearity.
+func linearityOf(x []float32, d, m int, f func(xs []float32) ([]float32, error), jvp func(xi, dirs []float32) ([]float32, error),
+	lambdas []float64, seed uint64, samples int) ([]LinearityPoint, error) {
+	if lambdas == nil {
+		lambdas = DefaultLambdas
+	}
+	n := len(x) / d
+	rng := rand.New(rand.NewPCG(seed, 0x11ea7))
+	f0, err := mapChunksTo(x, d, m, DefaultBatch, nil, f, nil)
+	if err != nil {
+		return nil, err
 	}
 	ratios := make([][]float64, len(lambdas))
 	coss := make([][]float64, len(lambdas))
 	for i := range n {
 		xi := x[i*d : (i+1)*d]
-		fi := f0[i*d : (i+1)*d]
+		fi := f0[i*m : (i+1)*m]
 		dirs := unitGaussian(rng, samples, d)
-		jd, err := mapChunks(dirs, d, DefaultBatch, nil, func(b []float32) ([]float32, error) {
-			return p.JVP(out, xi, t, b, nil)
-		}, nil)
+		jd, err := mapChunksTo(dirs, d, m, DefaultBatch, nil, func(b []float32) ([]float32, error) { return jvp(xi, b) }, nil)
 		if err != nil {
-			return nil, fmt.Errorf("linearity at t = %g, point %d: %w", t, i, err)
+			return nil, fmt.Errorf("point %d: %w", i, err)
 		}
 		// Perturbed inputs x + λΔx for every (λ ≠ 0, direction), evaluated in batches.
 		var moved []float32
@@ -79,27 +94,27 @@ func Linearity(p *loco.Pipeline, out loco.Output, x []float32, t float32, lambda
 		}
 		var fm []float32
 		if len(moved) > 0 {
-			if fm, err = mapChunks(moved, d, DefaultBatch, xi, predict, nil); err != nil {
-				return nil, fmt.Errorf("linearity at t = %g, point %d: %w", t, i, err)
+			if fm, err = mapChunksTo(moved, d, m, DefaultBatch, xi, f, nil); err != nil {
+				return nil, fmt.Errorf("point %d: %w", i, err)
 			}
 		}
 		row := 0
 		for li, lam := range lambdas {
 			for s := range samples {
-				lin := make([]float64, d)
-				for a := range d {
-					lin[a] = float64(fi[a]) + lam*float64(jd[s*d+a])
+				lin := make([]float64, m)
+				for a := range m {
+					lin[a] = float64(fi[a]) + lam*float64(jd[s*m+a])
 				}
-				var f []float64
+				var fv []float64
 				if lam == 0 {
-					f = toF64(fi)
+					fv = toF64(fi)
 				} else {
-					f = toF64(fm[row*d : (row+1)*d])
+					fv = toF64(fm[row*m : (row+1)*m])
 					row++
 				}
-				nf, nl := norm64(f), norm64(lin)
+				nf, nl := norm64(fv), norm64(lin)
 				ratios[li] = append(ratios[li], nf/nl)
-				coss[li] = append(coss[li], dotF64(f, lin)/(nf*nl))
+				coss[li] = append(coss[li], dotF64(fv, lin)/(nf*nl))
 			}
 		}
 	}
@@ -109,7 +124,7 @@ func Linearity(p *loco.Pipeline, out loco.Output, x []float32, t float32, lambda
 		pts[li].NormRatio, pts[li].NormStd = meanStd(ratios[li])
 		pts[li].Cosine, pts[li].CosineStd = meanStd(coss[li])
 		if math.IsNaN(pts[li].NormRatio) || math.IsNaN(pts[li].Cosine) {
-			return nil, fmt.Errorf("linearity at t = %g, λ = %g: the output or its linearisation is zero, so the ratio is undefined", t, lam)
+			return nil, fmt.Errorf("λ = %g: the output or its linearisation is zero, so the ratio is undefined", lam)
 		}
 	}
 	return pts, nil

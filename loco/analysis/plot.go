@@ -41,6 +41,9 @@ func (pn panel) build() (*plot.Plot, error) {
 	p.X.Label.Text = pn.xLabel
 	p.Y.Label.Text = pn.yLabel
 	p.Add(plotter.NewGrid())
+	if !pn.logY {
+		p.Y.Tick.Marker = linearTicks{}
+	}
 	if pn.logY {
 		// Keep log-axis labels short: gonum centres the label at the arithmetic mid-range, which sits near the top
 		// of a log axis, and a long label pushes the plot area down.
@@ -99,6 +102,11 @@ func (pn panel) build() (*plot.Plot, error) {
 	}
 	if pn.timeAxis {
 		p.X.Min, p.X.Max = 0, 1 // Add widened the range to the data
+	}
+	if pn.logY && p.Y.Min > 0 && p.Y.Max < 10*p.Y.Min {
+		// Show at least a decade below the largest value, so that the axis has labelled ticks (and a single value
+		// does not make gonum widen the range by ±1, below 0).
+		p.Y.Min, p.Y.Max = p.Y.Max/10, p.Y.Max*1.2
 	}
 	if pn.yMin < pn.yMax {
 		p.Y.Min, p.Y.Max = pn.yMin, pn.yMax
