@@ -7,7 +7,6 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
-	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/locoedit/locoedit/mlx"
@@ -147,28 +146,9 @@ func (p *Pipeline) run(key string, fn func(ctx *context.Context, in []*Node) []*
 	if err != nil {
 		return nil, err
 	}
-	var outs [][]float32
-	err = mlx.Call(func() {
-		args := make([]any, len(inputs))
-		for i := range inputs {
-			args[i] = tensors.FromFlatDataAndDimensions(inputs[i], dims[i]...)
-		}
-		res, err := e.Exec(args...)
-		if err != nil {
-			panic(err)
-		}
-		for _, r := range res {
-			outs = append(outs, tensors.MustCopyFlatData[float32](r))
-			r.FinalizeAll()
-		}
-	})
+	outs, err := mlx.ExecFloat32(e, inputs, dims)
 	if err != nil {
 		return nil, fmt.Errorf("running %s graph of %s: %w", key, p.Model.Name(), err)
-	}
-	for i, o := range outs {
-		if err := checkFinite(o); err != nil {
-			return nil, fmt.Errorf("%s graph of %s, output %d: %w", key, p.Model.Name(), i, err)
-		}
 	}
 	return outs, nil
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
-	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/locoedit/locoedit/hf/diffusers"
@@ -339,30 +338,9 @@ func (b *Bottleneck) run(key string, fn func(ctx *context.Context, in []*Node) [
 	if err != nil {
 		return nil, err
 	}
-	var outs [][]float32
-	err = mlx.Call(func() {
-		args := make([]any, len(inputs))
-		for i := range inputs {
-			args[i] = tensors.FromFlatDataAndDimensions(inputs[i], dims[i]...)
-		}
-		res, err := e.Exec(args...)
-		if err != nil {
-			panic(err)
-		}
-		for _, r := range res {
-			outs = append(outs, tensors.MustCopyFlatData[float32](r))
-			r.FinalizeAll()
-		}
-	})
+	outs, err := mlx.ExecFloat32(e, inputs, dims)
 	if err != nil {
 		return nil, fmt.Errorf("running the %s graph of %s: %w", key, b.Pipeline.Model.Name(), err)
-	}
-	for i, o := range outs {
-		for a, v := range o {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("the %s graph of %s gave the non-finite value %g at index %d of output %d", key, b.Pipeline.Model.Name(), v, a, i)
-			}
-		}
 	}
 	return outs, nil
 }
