@@ -267,7 +267,7 @@ func TestConv2DMatchesBuiltin(t *testing.T) {
 
 func TestConv2DGradients(t *testing.T) {
 	k := constData(3*3*2*3, []int{3, 3, 2, 3})
-	for _, method := range []ConvMethod{ConvIm2Col, ConvBuiltin} {
+	for _, method := range []ConvMethod{ConvIm2Col, ConvBuiltin, ConvWinograd} {
 		DefaultConvMethod = method
 		checkGradients(t, "conv3x3 s1", []int{2, 5, 4, 2}, func(x *Node) *Node {
 			return Tanh(Conv2D(x, Const(x.Graph(), k), 1, [4]int{1, 1, 1, 1}))

@@ -56,16 +56,21 @@ func timestepEmbedding(t *Node, dim int, flipSinToCos bool, freqShift float64) *
 // resnetBlock2D is diffusers' ResnetBlock2D (time_embedding_norm "default"): x [B,H,W,Cin], temb [B,T].
 func resnetBlock2D(p params, x, temb *Node, cin, cout int, o blockOpts) *Node {
 	h := silu(p.groupNorm("norm1", x, o.groups, o.eps))
-	h = p.conv2D("conv1", h, cin, cout, 3, 1, [4]int{1, 1, 1, 1})
+	h, bias1 := p.conv2DNoBias("conv1", h, cin, cout, 3, 1, [4]int{1, 1, 1, 1})
 	t := p.linear("time_emb_proj", silu(temb), o.tembDim, cout)
 	b := t.Shape().Dimensions[0]
-	h = Add(h, Reshape(t, b, 1, 1, cout))
+	// conv1's bias and the time embedding projection are per-channel shifts: add them in one broadcast.
+	t = Add(t, BroadcastToDims(Reshape(bias1, 1, cout), b, cout))
+	h = Add(h, BroadcastToDims(Reshape(t, b, 1, 1, cout), h.Shape().Dimensions...))
 	h = silu(p.groupNorm("norm2", h, o.groups, o.eps))
-	h = p.conv2D("conv2", h, cout, cout, 3, 1, [4]int{1, 1, 1, 1})
+	h, bias2 := p.conv2DNoBias("conv2", h, cout, cout, 3, 1, [4]int{1, 1, 1, 1})
+	var out *Node
 	if cin != cout {
-		x = p.conv2D("conv_shortcut", x, cin, cout, 1, 1, [4]int{})
+		sc, biasSC := p.conv2DNoBias("conv_shortcut", x, cin, cout, 1, 1, [4]int{})
+		out = Add(h, mlx.AddBias(sc, Add(biasSC, bias2)))
+	} else {
+		out = Add(x, mlx.AddBias(h, bias2))
 	}
-	out := Add(x, h)
 	if o.outputScale != 1 {
 		out = DivScalar(out, o.outputScale)
 	}
@@ -83,20 +88,46 @@ func attentionBlock(p params, x *Node, o blockOpts) *Node {
 		heads = c / o.headDim
 	}
 	dh := c / heads
-	h := p.groupNorm("group_norm", x, o.attnGroups, o.eps)
-	h = Reshape(h, b, hh*ww, c)
-	q := Reshape(p.linear("to_q", h, c, c), b, hh*ww, heads, dh)
-	k := Reshape(p.linear("to_k", h, c, c), b, hh*ww, heads, dh)
-	v := Reshape(p.linear("to_v", h, c, c), b, hh*ww, heads, dh)
-	scores := MulScalar(Einsum("bqhd,bkhd->bhqk", q, k), 1/math.Sqrt(float64(dh)))
-	probs := Softmax(scores, -1)
-	attn := Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), b, hh*ww, c)
+	n := hh * ww
+	h := Reshape(p.groupNorm("group_norm", x, o.attnGroups, o.eps), b, n, c)
+	// The 1/√dh score scale is folded into the query projection's (small) weights.
+	scale := 1 / math.Sqrt(float64(dh))
+	qm := p.in("to_q")
+	q := dense(h, MulScalar(qm.get("weight", Linear, c, c), scale), MulScalar(qm.get("bias", Vector, c), scale))
+	k := p.linear("to_k", h, c, c)
+	v := p.linear("to_v", h, c, c)
+	// Softmax over the keys, normalised after the product with v: dividing the [b, q, c] result costs a
+	// fraction of dividing the [b, q, k] weights (c < k in every UNet2DModel attention).
+	var attn *Node
+	if heads == 1 {
+		// Plain DotGenerals in the layouts they produce: no transposes.
+		w, inv := unnormalisedSoftmax(DotGeneral(q, []int{2}, []int{0}, k, []int{2}, []int{0})) // [b, q, k], [b, q, 1]
+		attn = DotGeneral(w, []int{2}, []int{0}, v, []int{1}, []int{0})                         // [b, q, c]
+		attn = Mul(attn, BroadcastToDims(inv, b, n, c))
+	} else {
+		q, k, v = Reshape(q, b, n, heads, dh), Reshape(k, b, n, heads, dh), Reshape(v, b, n, heads, dh)
+		w, inv := unnormalisedSoftmax(DotGeneral(q, []int{3}, []int{0, 2}, k, []int{3}, []int{0, 2})) // [b, h, q, k]
+		attn = DotGeneral(w, []int{3}, []int{0, 1}, v, []int{1}, []int{0, 2})                         // [b, h, q, d]
+		attn = Mul(attn, BroadcastToDims(inv, b, heads, n, dh))
+		attn = Reshape(TransposeAllAxes(attn, 0, 2, 1, 3), b, n, c)
+	}
 	out := Reshape(p.linear("to_out.0", attn, c, c), b, hh, ww, c)
 	out = Add(out, x)
 	if o.outputScale != 1 {
 		out = DivScalar(out, o.outputScale)
 	}
 	return p.tap(out)
+}
+
+// unnormalisedSoftmax returns the numerators of the softmax over the last axis, exp(x − rowmax) (the row
+// maximum held constant for the gradient, as graph.Softmax does), and the reciprocals of their row sums
+// (shaped like x with a last axis of 1): softmax(x) = w·inv. Broadcasts are explicit: implicit broadcasting in
+// binary ops is several times slower on the pure-Go backend.
+func unnormalisedSoftmax(x *Node) (w, inv *Node) {
+	rowMax := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
+	w = Exp(Sub(x, BroadcastToDims(rowMax, x.Shape().Dimensions...)))
+	inv = Div(ScalarOne(x.Graph(), x.DType()), ReduceAndKeep(w, ReduceSum, -1))
+	return w, inv
 }
 
 // downsample2D is diffusers' Downsample2D with a conv: padding 0 means F.pad (0,1,0,1) then a stride-2 conv.

@@ -127,7 +127,15 @@ func (p params) conv2D(name string, x *Node, cin, cout, k, stride int, pad [4]in
 	m := p.in(name)
 	w := m.get("weight", Conv, k, k, cin, cout)
 	b := m.get("bias", Vector, cout)
-	return Add(conv(x, w, stride, pad), mlx.AlignLastAxis(b, 4))
+	return mlx.AddBias(conv(x, w, stride, pad), b)
+}
+
+// conv2DNoBias applies the convolution of the diffusers Conv2d module `name` and returns its bias separately, so
+// callers can merge it with other per-channel additions into one broadcast.
+func (p params) conv2DNoBias(name string, x *Node, cin, cout, k, stride int, pad [4]int) (y, bias *Node) {
+	m := p.in(name)
+	w := m.get("weight", Conv, k, k, cin, cout)
+	return conv(x, w, stride, pad), m.get("bias", Vector, cout)
 }
 
 // linear applies the diffusers Linear module `name` over x's last axis.

@@ -39,7 +39,7 @@ func LoadUNet2D(dir string) (*UNet2DModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, err := filepath.Join(dir, "diffusion_pytorch_model.safetensors"), error(nil) // TODO safetensors.FindWeights
+	path, err := safetensors.FindWeights(dir)
 	if err != nil {
 		return nil, err
 	}
