@@ -39,7 +39,7 @@ func (f *imageFlags) register(fs *flag.FlagSet, withMask bool) {
 	fs.StringVar(&f.mask, "mask", "", "mask image: any nonzero pixel is inside (nearest-neighbour resize)")
 	fs.StringVar(&f.rect, "mask-rect", "", "rectangular mask y0,x0,y1,x1 in model pixels (end exclusive)")
 	fs.StringVar(&f.ellipse, "mask-ellipse", "", "elliptic mask cy,cx,ry,rx in model pixels")
-	fs.StringVar(&f.region, "mask-region", "", "mask shortcut: upper, lower, left, right (half of the image) or centre")
+	fs.StringVar(&f.region, "mask-region", "", "mask shortcut: upper, lower, left, right (half of the image), centre, ellipse or full")
 	fs.StringVar(&f.labels, "mask-labels", "", "CelebAMask-HQ style label map (class index per pixel), with --classes")
 	fs.StringVar(&f.classes, "classes", "", "comma-separated classes of --mask-labels (e.g. l_eye,r_eye)")
 }
@@ -125,7 +125,9 @@ func (f *imageFlags) loadMask(p *loco.Pipeline) ([]float32, error) {
 			m, err = imageio.MaskEllipse(1, h, w, v[0], v[1], v[2], v[3])
 		}
 	case f.region != "":
-		m, err = regionMask(f.region, h, w)
+		if m, err = imageio.MaskRegion(f.region, h, w); err != nil {
+			err = fmt.Errorf("--mask-region: %w", err)
+		}
 	case f.labels != "":
 		if f.classes == "" {
 			return nil, fmt.Errorf("--mask-labels needs --classes (one or more of %s)", strings.Join(imageio.CelebAMaskHQClasses, ", "))
@@ -150,23 +152,6 @@ func (f *imageFlags) loadMask(p *loco.Pipeline) ([]float32, error) {
 		return nil, imageio.ErrEmptyMask
 	}
 	return m.Float32(), nil
-}
-
-// regionMask is a named half (or the centre quarter) of the image.
-func regionMask(region string, h, w int) (*imageio.Mask, error) {
-	switch region {
-	case "upper":
-		return imageio.MaskRect(1, h, w, 0, 0, h/2, w)
-	case "lower":
-		return imageio.MaskRect(1, h, w, h/2, 0, h, w)
-	case "left":
-		return imageio.MaskRect(1, h, w, 0, 0, h, w/2)
-	case "right":
-		return imageio.MaskRect(1, h, w, 0, w/2, h, w)
-	case "centre", "center":
-		return imageio.MaskRect(1, h, w, h/4, w/4, 3*h/4, 3*w/4)
-	}
-	return nil, fmt.Errorf("--mask-region %q: use upper, lower, left, right or centre", region)
 }
 
 // editFlags are the strip settings.
