@@ -39,36 +39,7 @@ func (m *UNet2DModel) StateDict() (map[string]*safetensors.Tensor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("UNet2DModel.StateDict: reading weight %q: %w", spec.Name, err)
 		}
-		out[spec.Name] = safetensors.FromFloat32(slices.Clone(spec.Shape), toPyTorchLayout(spec, local))
+		out[spec.Name] = safetensors.FromFloat32(slices.Clone(spec.Shape), convertLayout(spec, local, false))
 	}
 	return out, nil
-}
-
-// toPyTorchLayout converts data from this package's layout back to PyTorch's (the inverse of setVariable).
-func toPyTorchLayout(spec ParamSpec, data []float32) []float32 {
-	switch spec.Kind {
-	case Linear: // [in,out] -> [out,in]
-		out, in := spec.Shape[0], spec.Shape[1]
-		t := make([]float32, len(data))
-		for o := range out {
-			for i := range in {
-				t[o*in+i] = data[i*out+o]
-			}
-		}
-		return t
-	case Conv: // [kh,kw,i,o] -> [o,i,kh,kw]
-		o, in, kh, kw := spec.Shape[0], spec.Shape[1], spec.Shape[2], spec.Shape[3]
-		t := make([]float32, len(data))
-		for a := range o {
-			for b := range in {
-				for y := range kh {
-					for x := range kw {
-						t[((a*in+b)*kh+y)*kw+x] = data[((y*kw+x)*in+b)*o+a]
-					}
-				}
-			}
-		}
-		return t
-	}
-	return data
 }

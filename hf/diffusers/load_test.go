@@ -252,8 +252,8 @@ func TestLayoutConversion(t *testing.T) {
 				t.Fatalf("%s: local element %d = %v, want %v", spec.Name, i, got, want)
 			}
 		}
-		if back := toPyTorchLayout(spec, local); !slices.Equal(back, data) {
-			t.Errorf("%s: toPyTorchLayout does not invert setVariable", spec.Name)
+		if back := convertLayout(spec, local, false); !slices.Equal(back, data) {
+			t.Errorf("%s: convertLayout(…, false) does not invert setVariable", spec.Name)
 		}
 	}
 }

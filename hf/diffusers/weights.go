@@ -141,31 +141,36 @@ func NewRandomUNet2D(cfg *UNet2DConfig, seed uint64) (*UNet2DModel, error) {
 
 // setVariable stores PyTorch-layout data as the variable for spec, in this package's layout.
 func setVariable(ctx *context.Context, spec ParamSpec, data []float32) {
-	local := spec.localShape()
+	scope, leaf := scopeAndName(spec.Name)
+	ctx.InAbsPath(scope).VariableWithValue(leaf, tensors.FromFlatDataAndDimensions(convertLayout(spec, data, true), spec.localShape()...))
+}
+
+// convertLayout moves a weight between PyTorch's layout and this package's: linear [out,in] ⇄ [in,out], conv
+// [o,i,kh,kw] ⇄ [kh,kw,i,o]; toLocal picks the direction. Vectors are returned as they are.
+func convertLayout(spec ParamSpec, data []float32, toLocal bool) []float32 {
+	var o, in, kh, kw int
 	switch spec.Kind {
-	case Linear: // [out,in] -> [in,out]
-		out, in := spec.Shape[0], spec.Shape[1]
-		t := make([]float32, len(data))
-		for o := range out {
-			for i := range in {
-				t[i*out+o] = data[o*in+i]
-			}
-		}
-		data = t
-	case Conv: // [o,i,kh,kw] -> [kh,kw,i,o]
-		o, in, kh, kw := spec.Shape[0], spec.Shape[1], spec.Shape[2], spec.Shape[3]
-		t := make([]float32, len(data))
-		for a := range o {
-			for b := range in {
-				for y := range kh {
-					for x := range kw {
-						t[((y*kw+x)*in+b)*o+a] = data[((a*in+b)*kh+y)*kw+x]
+	case Linear:
+		o, in, kh, kw = spec.Shape[0], spec.Shape[1], 1, 1
+	case Conv:
+		o, in, kh, kw = spec.Shape[0], spec.Shape[1], spec.Shape[2], spec.Shape[3]
+	default:
+		return data
+	}
+	t := make([]float32, len(data))
+	for a := range o {
+		for b := range in {
+			for y := range kh {
+				for x := range kw {
+					torch, local := ((a*in+b)*kh+y)*kw+x, ((y*kw+x)*in+b)*o+a
+					if toLocal {
+						t[local] = data[torch]
+					} else {
+						t[torch] = data[local]
 					}
 				}
 			}
 		}
-		data = t
 	}
-	scope, leaf := scopeAndName(spec.Name)
-	ctx.InAbsPath(scope).VariableWithValue(leaf, tensors.FromFlatDataAndDimensions(data, local...))
+	return t
 }
