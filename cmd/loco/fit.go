@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/locoedit/locoedit/data/fashionmnist"
 	"github.com/locoedit/locoedit/models/molrg"
 )
 
@@ -15,7 +16,7 @@ func init() {
 
 func runFit(args []string) error {
 	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
-	data := fs.String("data", molrg.DefaultFashionMNISTDir, "folder with the Fashion-MNIST idx files")
+	data := fs.String("data", fashionmnist.DefaultDir, "folder with the Fashion-MNIST idx files")
 	rank := fs.Int("rank", molrg.FashionRank, "principal directions per class")
 	out := fs.String("out", "", "output model folder (config.json + model.safetensors)")
 	force := fs.Bool("force", false, "overwrite an existing model folder")

@@ -3,7 +3,7 @@ package figures
 import (
 	"fmt"
 
-	"github.com/locoedit/locoedit/models/molrg"
+	"github.com/locoedit/locoedit/data/fashionmnist"
 	"github.com/locoedit/locoedit/nbutil"
 )
 
@@ -161,10 +161,10 @@ func (s *Session) TestTargets(classes ...int) ([]Target, error) {
 
 // OtherTargets returns n further garments of a Fashion-MNIST class: the next occurrences of the class in the
 // test split after the one TestImagePath shows, when the data set is installed (Debian's
-// dataset-fashion-mnist, in molrg.DefaultFashionMNISTDir), or else images drawn from the model
+// dataset-fashion-mnist, in fashionmnist.DefaultDir), or else images drawn from the model
 // (GeneratedTargets with seed 1). Their names say which.
 func (s *Session) OtherTargets(class, n int) ([]Target, error) {
-	images, labels, err := molrg.ReadFashionMNISTSplit(molrg.DefaultFashionMNISTDir, "t10k")
+	images, labels, err := fashionmnist.ReadSplit(fashionmnist.DefaultDir, "t10k")
 	if err != nil {
 		return s.GeneratedTargets(class, n, 1)
 	}
@@ -178,7 +178,7 @@ func (s *Session) OtherTargets(class, n int) ([]Target, error) {
 		if seen == 1 {
 			continue // the embedded test image
 		}
-		x, err := s.fit(images[i], 1, molrg.FashionSize, molrg.FashionSize)
+		x, err := s.fit(images[i], 1, fashionmnist.Size, fashionmnist.Size)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/locoedit/locoedit/data/fashionmnist"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/loco/imageio"
 	"github.com/locoedit/locoedit/models/molrg"
@@ -135,8 +136,8 @@ func TestImagePath(class int) string {
 
 // ClassName names a Fashion-MNIST class (0–9), or returns "class k".
 func ClassName(class int) string {
-	if class >= 0 && class < len(molrg.FashionMNISTClassNames) {
-		return molrg.FashionMNISTClassNames[class]
+	if class >= 0 && class < len(fashionmnist.ClassNames) {
+		return fashionmnist.ClassNames[class]
 	}
 	return fmt.Sprintf("class %d", class)
 }

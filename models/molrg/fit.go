@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/data/fashionmnist"
 )
 
 // FitOptions configures Fit. The zero value fits square single-channel images with one component per label.
@@ -174,19 +176,19 @@ func fitClass(p *Params, j int, images [][]float32, idx []int, rank int) error {
 	return nil
 }
 
-// FitFashionMNIST reads the Fashion-MNIST training split from dir (DefaultFashionMNISTDir when empty) and fits
+// FitFashionMNIST reads the Fashion-MNIST training split from dir (fashionmnist.DefaultDir when empty) and fits
 // the class-conditional MoLRG of the given rank: what `loco fit` runs to reproduce fashion-molrg-32
 // (rank FashionRank).
 func FitFashionMNIST(dir string, rank int) (*Params, error) {
 	if dir == "" {
-		dir = DefaultFashionMNISTDir
+		dir = fashionmnist.DefaultDir
 	}
-	images, labels, err := ReadFashionMNIST(dir)
+	images, labels, err := fashionmnist.Read(dir)
 	if err != nil {
 		return nil, err
 	}
 	return Fit(images, labels, rank, FitOptions{
-		NumClasses: len(FashionMNISTClassNames), ClassNames: FashionMNISTClassNames,
+		NumClasses: len(fashionmnist.ClassNames), ClassNames: fashionmnist.ClassNames,
 		Dataset: "Fashion-MNIST training split (60000 images; Zalando SE, MIT/Expat licence; Debian package dataset-fashion-mnist), " +
 			"28x28 padded to 32x32 with background, scaled to [-1, 1]",
 	})

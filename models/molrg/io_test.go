@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/locoedit/locoedit/data/fashionmnist"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -73,7 +74,7 @@ func TestEmbeddedModel(t *testing.T) {
 	if !slices.Equal(m.Schedule().AlphasCumprod, loco.LinearSchedule().AlphasCumprod) {
 		t.Error("schedule is not loco.LinearSchedule()")
 	}
-	if !slices.Equal(m.ClassNames(), FashionMNISTClassNames) || !slices.Equal(m.Ranks(), slices.Repeat([]int{FashionRank}, 10)) {
+	if !slices.Equal(m.ClassNames(), fashionmnist.ClassNames) || !slices.Equal(m.Ranks(), slices.Repeat([]int{FashionRank}, 10)) {
 		t.Errorf("class names %q, ranks %v", m.ClassNames(), m.Ranks())
 	}
 	if i, err := m.ClassIndex("Bag"); err != nil || i != 8 {

@@ -7,6 +7,8 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/locoedit/locoedit/data/fashionmnist"
 )
 
 // weights evaluates PosteriorWeights of the whole mixture for b flat samples at time tt.
@@ -80,7 +82,7 @@ func TestDDIMSamplesOfFashion(t *testing.T) {
 			x := xs[n*d : (n+1)*d]
 			if argmax(w[n]) != j {
 				misclassified++
-				t.Errorf("a sample of class %d (%s) is assigned to class %d by the mixture", j, FashionMNISTClassNames[j], argmax(w[n]))
+				t.Errorf("a sample of class %d (%s) is assigned to class %d by the mixture", j, fashionmnist.ClassNames[j], argmax(w[n]))
 			}
 			if nearestMean(p, x) == j {
 				nearOwnMean++

@@ -1,4 +1,6 @@
-package molrg
+// Package fashionmnist reads the Fashion-MNIST data set (Zalando SE, MIT licence) from its idx files, as the
+// Debian package dataset-fashion-mnist installs them, into 32×32 images in [−1, 1].
+package fashionmnist
 
 import (
 	"bufio"
@@ -12,30 +14,30 @@ import (
 	"path/filepath"
 )
 
-// DefaultFashionMNISTDir is where the Debian package dataset-fashion-mnist installs the idx files.
-const DefaultFashionMNISTDir = "/usr/share/datasets/fashion-mnist"
+// DefaultDir is where the Debian package dataset-fashion-mnist installs the idx files.
+const DefaultDir = "/usr/share/datasets/fashion-mnist"
 
-// FashionMNISTClassNames are the ten Fashion-MNIST labels, in label order.
-var FashionMNISTClassNames = []string{
+// ClassNames are the ten Fashion-MNIST labels, in label order.
+var ClassNames = []string{
 	"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 }
 
-// FashionSize is the side of a padded Fashion-MNIST image (28 + 2·FashionPad).
+// Size is the side of a padded Fashion-MNIST image (28 + 2·Pad).
 const (
-	FashionPad  = 2
-	FashionSize = 28 + 2*FashionPad
+	Pad  = 2
+	Size = 28 + 2*Pad
 )
 
-// ReadFashionMNIST reads the Fashion-MNIST training split (60000 images) from dir; see ReadFashionMNISTSplit.
-func ReadFashionMNIST(dir string) (images [][]float32, labels []int, err error) {
-	return ReadFashionMNISTSplit(dir, "train")
+// Read reads the Fashion-MNIST training split (60000 images) from dir; see ReadSplit.
+func Read(dir string) (images [][]float32, labels []int, err error) {
+	return ReadSplit(dir, "train")
 }
 
-// ReadFashionMNISTSplit reads split "train" or "t10k" (test) of Fashion-MNIST from dir, which holds the idx files
+// ReadSplit reads split "train" or "t10k" (test) of Fashion-MNIST from dir, which holds the idx files
 // (<split>-images-idx3-ubyte and <split>-labels-idx1-ubyte, optionally gzipped, as the Debian package
-// dataset-fashion-mnist installs them in DefaultFashionMNISTDir). Each image is returned as 32×32 float32 values
+// dataset-fashion-mnist installs them in DefaultDir). Each image is returned as 32×32 float32 values
 // in [−1, 1] (pixel/127.5 − 1), row-major, the 28×28 original padded by 2 pixels of background (−1).
-func ReadFashionMNISTSplit(dir, split string) (images [][]float32, labels []int, err error) {
+func ReadSplit(dir, split string) (images [][]float32, labels []int, err error) {
 	if split != "train" && split != "t10k" {
 		return nil, nil, fmt.Errorf("Fashion-MNIST split %q: use \"train\" or \"t10k\"", split)
 	}
@@ -57,19 +59,19 @@ func ReadFashionMNISTSplit(dir, split string) (images [][]float32, labels []int,
 	images = make([][]float32, n)
 	labels = make([]int, n)
 	for i := range n {
-		img := make([]float32, FashionSize*FashionSize)
+		img := make([]float32, Size*Size)
 		for j := range img {
 			img[j] = -1
 		}
 		src := imgData.data[i*784 : (i+1)*784]
 		for y := range 28 {
 			for x := range 28 {
-				img[(y+FashionPad)*FashionSize+x+FashionPad] = float32(src[y*28+x])/127.5 - 1
+				img[(y+Pad)*Size+x+Pad] = float32(src[y*28+x])/127.5 - 1
 			}
 		}
 		images[i] = img
 		labels[i] = int(lblData.data[i])
-		if labels[i] >= len(FashionMNISTClassNames) {
+		if labels[i] >= len(ClassNames) {
 			return nil, nil, fmt.Errorf("Fashion-MNIST %s: label %d of image %d is out of range [0, 10)", split, labels[i], i)
 		}
 	}
@@ -92,7 +94,7 @@ func readIdx(dir, name string, magic uint32) (*idxFile, error) {
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("Fashion-MNIST file %s(.gz) not found in %s: install the Debian package dataset-fashion-mnist "+
-				"(apt-get install dataset-fashion-mnist, files in %s) or pass the folder holding the idx files", name, dir, DefaultFashionMNISTDir)
+				"(apt-get install dataset-fashion-mnist, files in %s) or set FASHION_MNIST_DIR to the folder holding the idx files", name, dir, DefaultDir)
 		}
 		return nil, fmt.Errorf("reading Fashion-MNIST: %w", err)
 	}
@@ -131,4 +133,12 @@ func readIdx(dir, name string, magic uint32) (*idxFile, error) {
 		return nil, fmt.Errorf("reading %s: %d bytes of data expected: %w", path, size, err)
 	}
 	return out, nil
+}
+
+// Dir is the folder to read Fashion-MNIST from: $FASHION_MNIST_DIR when set, else DefaultDir.
+func Dir() string {
+	if d := os.Getenv("FASHION_MNIST_DIR"); d != "" {
+		return d
+	}
+	return DefaultDir
 }
