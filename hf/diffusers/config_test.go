@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/mlx"
 )
 
@@ -255,7 +256,7 @@ func TestAttentionMatchesEinsum(t *testing.T) {
 		var got, want []float32
 		err = mlx.Call(func() {
 			e := context.MustNewExec(b, m.Context(), func(ctx *context.Context, x *Node) []*Node {
-				p := params{ctx: ctx, g: x.Graph()}.in("mid_block.attentions.0")
+				p := params{Builder: statedict.NewBuilder(ctx, x.Graph())}.in("mid_block.attentions.0")
 				o := blockOpts{groups: 8, attnGroups: 8, eps: 1e-6, headDim: headDim, outputScale: 1}
 				return []*Node{attentionBlock(p, x, o), einsumAttention(p, x, o)}
 			})

@@ -2,12 +2,9 @@ package diffusers
 
 import (
 	"fmt"
-	"slices"
-
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/hf/statedict"
 )
 
 // StateDict returns the model's weights by their diffusers names (the current attention naming scheme:
@@ -21,25 +18,9 @@ func (m *UNet2DModel) StateDict() (map[string]*safetensors.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*safetensors.Tensor, len(specs))
-	for _, spec := range specs {
-		scope, leaf := scopeAndName(spec.Name)
-		v := m.ctx.GetVariableByScopeAndName(scope, leaf)
-		if v == nil {
-			return nil, fmt.Errorf("UNet2DModel.StateDict: weight %q is not in the model", spec.Name)
-		}
-		value, err := v.Value()
-		if err != nil {
-			return nil, fmt.Errorf("UNet2DModel.StateDict: reading weight %q: %w", spec.Name, err)
-		}
-		if value.DType() != dtypes.Float32 || !slices.Equal(value.Shape().Dimensions, spec.localShape()) {
-			return nil, fmt.Errorf("UNet2DModel.StateDict: weight %q is %s, want float32%v", spec.Name, value.Shape(), spec.localShape())
-		}
-		local, err := tensors.CopyFlatData[float32](value)
-		if err != nil {
-			return nil, fmt.Errorf("UNet2DModel.StateDict: reading weight %q: %w", spec.Name, err)
-		}
-		out[spec.Name] = safetensors.FromFloat32(slices.Clone(spec.Shape), convertLayout(spec, local, false))
+	sd, err := statedict.Export(m.ctx, specs)
+	if err != nil {
+		return nil, fmt.Errorf("UNet2DModel.StateDict: %w", err)
 	}
-	return out, nil
+	return sd, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/mlx"
 )
 
@@ -60,7 +61,10 @@ func (m *UNet2DModel) params(ctx *context.Context, g *Graph, record *[]ParamSpec
 	if ctx == nil {
 		ctx = m.ctx
 	}
-	return params{ctx: ctx, g: g, record: record}
+	if record != nil {
+		return params{Builder: statedict.Recorder(g, record)}
+	}
+	return params{Builder: statedict.NewBuilder(ctx, g)}
 }
 
 func (m *UNet2DModel) opts() blockOpts {
@@ -180,18 +184,11 @@ func (m *UNet2DModel) headDim(channels int) int {
 // ParamSpecs lists every weight the configuration needs, with its diffusers name and PyTorch shape, in the
 // order the forward pass uses them.
 func (c *UNet2DConfig) ParamSpecs() ([]ParamSpec, error) {
-	m := &UNet2DModel{Config: c, ctx: context.New()}
-	var specs []ParamSpec
-	b, err := mlx.Backend()
-	if err != nil {
-		return nil, err
-	}
-	err = mlx.Call(func() {
-		g := NewGraph(b, "unet_param_specs")
-		defer g.Finalize()
+	m := &UNet2DModel{Config: c}
+	specs, err := statedict.Record("unet_param_specs", func(b statedict.Builder, g *Graph) {
 		x := Parameter(g, "x", shapes.Make(dtypes.Float32, 1, c.InChannels, c.SampleSize, c.SampleSize))
 		t := Parameter(g, "t", shapes.Make(dtypes.Float32, 1))
-		m.forward(m.params(m.ctx, g, &specs), x, t, nil)
+		m.forward(params{Builder: b}, x, t, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing UNet2DModel weights: %w", err)
@@ -205,9 +202,5 @@ func (c *UNet2DConfig) NumParams() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, s := range specs {
-		n += s.Size()
-	}
-	return n, nil
+	return statedict.NumParams(specs), nil
 }

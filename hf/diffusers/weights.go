@@ -2,16 +2,11 @@ package diffusers
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"path/filepath"
-	"slices"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/hf/statedict"
 )
 
 // legacyAttentionNames maps the attention weight names of diffusers ≥ 0.14 to the older ones still found in
@@ -56,10 +51,15 @@ func LoadUNet2D(dir string) (*UNet2DModel, error) {
 }
 
 // TensorSource is where weights come from: a safetensors file or anything with the same lookup.
-type TensorSource interface {
-	Names() []string
-	Tensor(name string) (*safetensors.Tensor, error)
-}
+type TensorSource = statedict.Source
+
+// diffusersLoad are the loading rules of diffusers checkpoints: attention weights may carry the legacy names.
+var diffusersLoad = statedict.LoadOptions{Aliases: func(name string) []string {
+	if old := legacyName(name); old != "" {
+		return []string{old}
+	}
+	return nil
+}}
 
 // NewUNet2D builds the model for cfg with weights from src, by their diffusers names (either attention
 // naming scheme). Every weight must be present with the shape the config implies, and no tensor may be
@@ -69,47 +69,9 @@ func NewUNet2D(cfg *UNet2DConfig, src TensorSource) (*UNet2DModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	available := map[string]bool{}
-	for _, n := range src.Names() {
-		available[n] = true
-	}
-	ctx := context.New()
-	for _, spec := range specs {
-		name := spec.Name
-		if !available[name] {
-			if old := legacyName(name); old != "" && available[old] {
-				name = old
-			} else {
-				return nil, fmt.Errorf("weight %q (shape %v) is missing: the weights do not match config.json", spec.Name, spec.Shape)
-			}
-		}
-		delete(available, name)
-		t, err := src.Tensor(name)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Equal(t.Shape, spec.Shape) {
-			return nil, fmt.Errorf("weight %q has shape %v, but config.json implies %v", name, t.Shape, spec.Shape)
-		}
-		data, err := t.Float32()
-		if err != nil {
-			return nil, fmt.Errorf("weight %q: %w", name, err)
-		}
-		setVariable(ctx, spec, data)
-	}
-	if len(available) > 0 {
-		left := slices.Sorted(func(yield func(string) bool) {
-			for n := range available {
-				if !yield(n) {
-					return
-				}
-			}
-		})
-		if len(left) > 5 {
-			left = append(left[:5], "…")
-		}
-		return nil, fmt.Errorf("%d tensors are not used by the architecture config.json describes (e.g. %s): wrong config?",
-			len(available), strings.Join(left, ", "))
+	ctx, err := statedict.Load(specs, src, diffusersLoad)
+	if err != nil {
+		return nil, err
 	}
 	return &UNet2DModel{Config: cfg, ctx: ctx}, nil
 }
@@ -121,56 +83,5 @@ func NewRandomUNet2D(cfg *UNet2DConfig, seed uint64) (*UNet2DModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x10c0))
-	ctx := context.New()
-	for _, spec := range specs {
-		data := make([]float32, spec.Size())
-		std, mean := 0.1, 0.0
-		if spec.Kind != Vector {
-			std = 1 / math.Sqrt(float64(spec.Size()/spec.Shape[0]))
-		} else if strings.HasSuffix(spec.Name, ".weight") {
-			mean = 1
-		}
-		for i := range data {
-			data[i] = float32(mean + std*rng.NormFloat64())
-		}
-		setVariable(ctx, spec, data)
-	}
-	return &UNet2DModel{Config: cfg, ctx: ctx}, nil
-}
-
-// setVariable stores PyTorch-layout data as the variable for spec, in this package's layout.
-func setVariable(ctx *context.Context, spec ParamSpec, data []float32) {
-	scope, leaf := scopeAndName(spec.Name)
-	ctx.InAbsPath(scope).VariableWithValue(leaf, tensors.FromFlatDataAndDimensions(convertLayout(spec, data, true), spec.localShape()...))
-}
-
-// convertLayout moves a weight between PyTorch's layout and this package's: linear [out,in] ⇄ [in,out], conv
-// [o,i,kh,kw] ⇄ [kh,kw,i,o]; toLocal picks the direction. Vectors are returned as they are.
-func convertLayout(spec ParamSpec, data []float32, toLocal bool) []float32 {
-	var o, in, kh, kw int
-	switch spec.Kind {
-	case Linear:
-		o, in, kh, kw = spec.Shape[0], spec.Shape[1], 1, 1
-	case Conv:
-		o, in, kh, kw = spec.Shape[0], spec.Shape[1], spec.Shape[2], spec.Shape[3]
-	default:
-		return data
-	}
-	t := make([]float32, len(data))
-	for a := range o {
-		for b := range in {
-			for y := range kh {
-				for x := range kw {
-					torch, local := ((a*in+b)*kh+y)*kw+x, ((y*kw+x)*in+b)*o+a
-					if toLocal {
-						t[local] = data[torch]
-					} else {
-						t[torch] = data[local]
-					}
-				}
-			}
-		}
-	}
-	return t
+	return &UNet2DModel{Config: cfg, ctx: statedict.Random(specs, seed)}, nil
 }
