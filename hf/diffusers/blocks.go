@@ -53,15 +53,20 @@ func timestepEmbedding(t *Node, dim int, flipSinToCos bool, freqShift float64) *
 	return emb
 }
 
-// resnetBlock2D is diffusers' ResnetBlock2D (time_embedding_norm "default"): x [B,H,W,Cin], temb [B,T].
+// resnetBlock2D is diffusers' ResnetBlock2D (time_embedding_norm "default"): x [B,H,W,Cin], temb [B,T], or nil
+// for the blocks built with temb_channels=None (the VAE's), which have no time_emb_proj.
 func resnetBlock2D(p params, x, temb *Node, cin, cout int, o blockOpts) *Node {
 	h := silu(p.groupNorm("norm1", x, o.groups, o.eps))
 	h, bias1 := p.conv2DNoBias("conv1", h, cin, cout, 3, 1, [4]int{1, 1, 1, 1})
-	t := p.linear("time_emb_proj", silu(temb), o.tembDim, cout)
-	b := t.Shape().Dimensions[0]
-	// conv1's bias and the time embedding projection are per-channel shifts: add them in one broadcast.
-	t = Add(t, BroadcastToDims(Reshape(bias1, 1, cout), b, cout))
-	h = Add(h, BroadcastToDims(Reshape(t, b, 1, 1, cout), h.Shape().Dimensions...))
+	if temb != nil {
+		t := p.linear("time_emb_proj", silu(temb), o.tembDim, cout)
+		b := t.Shape().Dimensions[0]
+		// conv1's bias and the time embedding projection are per-channel shifts: add them in one broadcast.
+		t = Add(t, BroadcastToDims(Reshape(bias1, 1, cout), b, cout))
+		h = Add(h, BroadcastToDims(Reshape(t, b, 1, 1, cout), h.Shape().Dimensions...))
+	} else {
+		h = mlx.AddBias(h, bias1)
+	}
 	h = silu(p.groupNorm("norm2", h, o.groups, o.eps))
 	h, bias2 := p.conv2DNoBias("conv2", h, cout, cout, 3, 1, [4]int{1, 1, 1, 1})
 	var out *Node
@@ -144,8 +149,18 @@ func upsample2D(p params, x *Node, c int) *Node {
 	return p.tap(p.conv2D("conv", mlx.UpsampleNearest2x(x), c, c, 3, 1, [4]int{1, 1, 1, 1}))
 }
 
-// downBlock is DownBlock2D or AttnDownBlock2D. It returns the block's output and the skip states it emits.
-func downBlock(p params, kind string, x, temb *Node, cin, cout, layers int, addDownsample bool, downPad int, o blockOpts) (*Node, []*Node) {
+// attendFn is the attention layer that follows each resnet of a block (self-attention, a Transformer2DModel), or
+// nil for blocks without one.
+type attendFn func(p params, x *Node) *Node
+
+// selfAttention is the attendFn of the Attn*Block2D blocks: attentionBlock with the block's options.
+func selfAttention(o blockOpts) attendFn {
+	return func(p params, x *Node) *Node { return attentionBlock(p, x, o) }
+}
+
+// downBlock is DownBlock2D (attend nil), AttnDownBlock2D or CrossAttnDownBlock2D (attend the block's attention
+// layer). It returns the block's output and the skip states it emits.
+func downBlock(p params, x, temb *Node, cin, cout, layers int, attend attendFn, addDownsample bool, downPad int, o blockOpts) (*Node, []*Node) {
 	var skips []*Node
 	for i := range layers {
 		in := cout
@@ -153,8 +168,8 @@ func downBlock(p params, kind string, x, temb *Node, cin, cout, layers int, addD
 			in = cin
 		}
 		x = resnetBlock2D(p.in(fmt.Sprintf("resnets.%d", i)), x, temb, in, cout, o)
-		if kind == "AttnDownBlock2D" {
-			x = attentionBlock(p.in(fmt.Sprintf("attentions.%d", i)), x, o)
+		if attend != nil {
+			x = attend(p.in(fmt.Sprintf("attentions.%d", i)), x)
 		}
 		skips = append(skips, x)
 	}
@@ -165,8 +180,8 @@ func downBlock(p params, kind string, x, temb *Node, cin, cout, layers int, addD
 	return x, skips
 }
 
-// upBlock is UpBlock2D or AttnUpBlock2D; skips are consumed from the end.
-func upBlock(p params, kind string, x, temb *Node, skips []*Node, prevOut, cout, layers int, addUpsample bool, o blockOpts) *Node {
+// upBlock is UpBlock2D (attend nil), AttnUpBlock2D or CrossAttnUpBlock2D; skips are consumed from the end.
+func upBlock(p params, x, temb *Node, skips []*Node, prevOut, cout, layers int, attend attendFn, addUpsample bool, o blockOpts) *Node {
 	for i := range layers {
 		skip := skips[len(skips)-1-i]
 		resIn := cout
@@ -175,8 +190,8 @@ func upBlock(p params, kind string, x, temb *Node, skips []*Node, prevOut, cout,
 		}
 		x = Concatenate([]*Node{x, skip}, 3)
 		x = resnetBlock2D(p.in(fmt.Sprintf("resnets.%d", i)), x, temb, resIn+skip.Shape().Dimensions[3], cout, o)
-		if kind == "AttnUpBlock2D" {
-			x = attentionBlock(p.in(fmt.Sprintf("attentions.%d", i)), x, o)
+		if attend != nil {
+			x = attend(p.in(fmt.Sprintf("attentions.%d", i)), x)
 		}
 	}
 	if addUpsample {
@@ -185,11 +200,12 @@ func upBlock(p params, kind string, x, temb *Node, skips []*Node, prevOut, cout,
 	return x
 }
 
-// midBlock is UNetMidBlock2D with one attention layer: resnet, attention, resnet.
-func midBlock(p params, x, temb *Node, c int, o blockOpts, addAttention bool) *Node {
+// midBlock is UNetMidBlock2D with one attention layer (or none, attend nil) or UNetMidBlock2DCrossAttn:
+// resnet, attention, resnet.
+func midBlock(p params, x, temb *Node, c int, o blockOpts, attend attendFn) *Node {
 	x = resnetBlock2D(p.in("resnets.0"), x, temb, c, c, o)
-	if addAttention {
-		x = attentionBlock(p.in("attentions.0"), x, o)
+	if attend != nil {
+		x = attend(p.in("attentions.0"), x)
 	}
 	return resnetBlock2D(p.in("resnets.1"), x, temb, c, c, o)
 }

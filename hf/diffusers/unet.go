@@ -2,6 +2,7 @@ package diffusers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
@@ -73,6 +74,21 @@ func (m *UNet2DModel) opts() blockOpts {
 		tembDim: 4 * c.BlockOutChannels[0]}
 }
 
+// batchTimes returns the time values t ([], [1] or [batch]) as float32 [batch], one per sample.
+func batchTimes(model string, t *Node, batch int) *Node {
+	if t.Rank() == 0 {
+		t = Reshape(t, 1)
+	}
+	if t.Rank() != 1 || (t.Shape().Dimensions[0] != 1 && t.Shape().Dimensions[0] != batch) {
+		panic(fmt.Errorf("%s: t must be [1] or [%d], got %s", model, batch, t.Shape()))
+	}
+	t = ConvertDType(t, dtypes.Float32)
+	if t.Shape().Dimensions[0] != batch {
+		t = BroadcastToDims(t, batch)
+	}
+	return t
+}
+
 func tap(taps map[string]*Node, name string, x *Node) {
 	if taps == nil {
 		return
@@ -96,16 +112,7 @@ func (m *UNet2DModel) encode(p params, x, t *Node, taps map[string]*Node) Bottle
 		x = ConvertDType(x, dtypes.Float32)
 	}
 	batch := x.Shape().Dimensions[0]
-	if t.Rank() == 0 {
-		t = Reshape(t, 1)
-	}
-	if t.Rank() != 1 || (t.Shape().Dimensions[0] != 1 && t.Shape().Dimensions[0] != batch) {
-		panic(fmt.Errorf("UNet2DModel: t must be [1] or [%d], got %s", batch, t.Shape()))
-	}
-	t = ConvertDType(t, dtypes.Float32)
-	if t.Shape().Dimensions[0] != batch {
-		t = BroadcastToDims(t, batch)
-	}
+	t = batchTimes("UNet2DModel", t, batch)
 	if c.CenterInputSample {
 		x = AddScalar(MulScalar(x, 2), -1)
 	}
@@ -129,7 +136,7 @@ func (m *UNet2DModel) encode(p params, x, t *Node, taps map[string]*Node) Bottle
 		bp := p.in(fmt.Sprintf("down_blocks.%d", i))
 		bp.taps = taps
 		var s []*Node
-		h, s = downBlock(bp, kind, h, temb, in, out, c.LayersPerBlock, i < len(c.BlockOutChannels)-1, c.DownsamplePadding, bo)
+		h, s = downBlock(bp, h, temb, in, out, c.LayersPerBlock, blockAttention(kind, bo), i < len(c.BlockOutChannels)-1, c.DownsamplePadding, bo)
 		skips = append(skips, s...)
 		tap(taps, fmt.Sprintf("down_blocks.%d", i), h)
 	}
@@ -142,8 +149,11 @@ func (m *UNet2DModel) encode(p params, x, t *Node, taps map[string]*Node) Bottle
 	}
 	mp := p.in("mid_block")
 	mp.taps = taps
-	addAttention := c.AddAttention == nil || *c.AddAttention
-	h = midBlock(mp, h, temb, last, mo, addAttention)
+	var attend attendFn
+	if c.AddAttention == nil || *c.AddAttention {
+		attend = selfAttention(mo)
+	}
+	h = midBlock(mp, h, temb, last, mo, attend)
 	tap(taps, "mid_block", h)
 	return Bottleneck{H: h, Skips: skips, Temb: temb}
 }
@@ -162,7 +172,7 @@ func (m *UNet2DModel) decode(p params, b Bottleneck, taps map[string]*Node) *Nod
 		bo.headDim = m.headDim(out)
 		bp := p.in(fmt.Sprintf("up_blocks.%d", i))
 		bp.taps = taps
-		h = upBlock(bp, kind, h, b.Temb, skips[len(skips)-layers:], prev, out, layers, i < n-1, bo)
+		h = upBlock(bp, h, b.Temb, skips[len(skips)-layers:], prev, out, layers, blockAttention(kind, bo), i < n-1, bo)
 		skips = skips[:len(skips)-layers]
 		tap(taps, fmt.Sprintf("up_blocks.%d", i), h)
 	}
@@ -171,6 +181,15 @@ func (m *UNet2DModel) decode(p params, b Bottleneck, taps map[string]*Node) *Nod
 	h = p.conv2D("conv_out", silu(h), c.BlockOutChannels[0], c.OutChannels, 3, 1, [4]int{1, 1, 1, 1})
 	tap(taps, "conv_out", h)
 	return mlx.NHWCToNCHW(h)
+}
+
+// blockAttention is the attention layer of a UNet2DModel block type: self-attention in the Attn* blocks, none
+// elsewhere.
+func blockAttention(kind string, o blockOpts) attendFn {
+	if strings.HasPrefix(kind, "Attn") {
+		return selfAttention(o)
+	}
+	return nil
 }
 
 // headDim is attention_head_dim, where null means one head over all channels.
