@@ -22,7 +22,7 @@ import (
 type UNet2DConditionModel struct {
 	Config *UNet2DConditionConfig
 	ctx    *context.Context
-	run    runner
+	run    mlx.Graphs
 }
 
 // Context returns the context holding the model's weights.
@@ -337,7 +337,7 @@ func (m *UNet2DConditionModel) Eps(in CondInputs) (*tensors.Tensor, error) {
 		return nil, err
 	}
 	args, suffix := in.args()
-	out, err := m.run.run(m.ctx, "eps"+suffix, func(ctx *context.Context, g []*Node) []*Node {
+	out, err := m.run.Run(m.ctx, "eps"+suffix, func(ctx *context.Context, g []*Node) []*Node {
 		return []*Node{m.epsOf(ctx, g[0], g[1:])}
 	}, args...)
 	if err != nil {
@@ -375,7 +375,7 @@ func (m *UNet2DConditionModel) jacobianProduct(what string, in CondInputs, w *te
 	if vjp {
 		name = "vjp"
 	}
-	out, err := m.run.run(m.ctx, name+suffix, jacobianProducts(m.epsOf, vjp), append(args, w)...)
+	out, err := m.run.Run(m.ctx, name+suffix, jacobianProducts(m.epsOf, vjp), append(args, w)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("UNet2DConditionModel.%s on input %s: %w", what, in.X.Shape(), err)
 	}

@@ -149,7 +149,7 @@ func (c *AutoencoderKLConfig) vaeMidBlock(p params, h *Node, ch int) *Node {
 type AutoencoderKL struct {
 	Config *AutoencoderKLConfig
 	ctx    *context.Context
-	run    runner
+	run    mlx.Graphs
 }
 
 // Context returns the context holding the model's weights.
@@ -325,7 +325,7 @@ func (m *AutoencoderKL) DecodeImages(z *tensors.Tensor) (*tensors.Tensor, error)
 	if err := m.Config.checkLatents("AutoencoderKL latents z", z); err != nil {
 		return nil, err
 	}
-	out, err := m.run.run(m.ctx, "decode", func(ctx *context.Context, in []*Node) []*Node {
+	out, err := m.run.Run(m.ctx, "decode", func(ctx *context.Context, in []*Node) []*Node {
 		return []*Node{m.Decode(ctx, in[0])}
 	}, z)
 	if err != nil {
@@ -349,7 +349,7 @@ func (m *AutoencoderKL) EncodeImages(x *tensors.Tensor) (*tensors.Tensor, error)
 	if d[0] < 1 || d[2] < 1 || d[3] < 1 || d[2]%f != 0 || d[3]%f != 0 {
 		return nil, fmt.Errorf("AutoencoderKL image %v: height and width must be positive multiples of %d (the encoder halves them %d times)", d, f, len(c.BlockOutChannels)-1)
 	}
-	out, err := m.run.run(m.ctx, "encode", func(ctx *context.Context, in []*Node) []*Node {
+	out, err := m.run.Run(m.ctx, "encode", func(ctx *context.Context, in []*Node) []*Node {
 		return []*Node{m.Encode(ctx, in[0])}
 	}, x)
 	if err != nil {
@@ -388,7 +388,7 @@ func (m *AutoencoderKL) decodeProduct(what string, z, w *tensors.Tensor, vjp boo
 	if err := checkTensor("AutoencoderKL."+what+" direction", w, want...); err != nil {
 		return nil, nil, err
 	}
-	out, err := m.run.run(m.ctx, "decode-"+name, jacobianProducts(func(ctx *context.Context, z *Node, _ []*Node) *Node {
+	out, err := m.run.Run(m.ctx, "decode-"+name, jacobianProducts(func(ctx *context.Context, z *Node, _ []*Node) *Node {
 		return m.Decode(ctx, z)
 	}, vjp), z, w)
 	if err != nil {
