@@ -60,6 +60,9 @@ func batchInputs(p *loco.Pipeline, in *inputs) (x, t []float32, b int, err error
 }
 
 func runEps(args []string) error {
+	if isConditionalUNet(args) {
+		return runCondEps(args)
+	}
 	var c commonFlags
 	fs := flag.NewFlagSet("eps", flag.ContinueOnError)
 	c.register(fs, true)
@@ -82,6 +85,9 @@ func runEps(args []string) error {
 }
 
 func runJVP(args []string) error {
+	if isConditionalUNet(args) {
+		return runCondJVP(args)
+	}
 	var c commonFlags
 	fs := flag.NewFlagSet("jvp", flag.ContinueOnError)
 	c.register(fs, true)
