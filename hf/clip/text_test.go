@@ -131,3 +131,33 @@ func TestTextModelErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRealTextConfigs counts the weights of Stable Diffusion 1.x's text encoder (OpenAI CLIP ViT-L/14) and
+// 2.x's (OpenCLIP ViT-H/14 with its last layer dropped) from their configs.
+func TestRealTextConfigs(t *testing.T) {
+	for _, c := range []struct {
+		config          string
+		tensors, params int
+	}{
+		{`{"architectures": ["CLIPTextModel"], "hidden_act": "quick_gelu", "hidden_size": 768, "intermediate_size": 3072,
+		   "num_attention_heads": 12, "num_hidden_layers": 12, "projection_dim": 768, "vocab_size": 49408}`, 4 + 12*16, 123_060_480},
+		{`{"architectures": ["CLIPTextModel"], "hidden_act": "gelu", "hidden_size": 1024, "intermediate_size": 4096,
+		   "num_attention_heads": 16, "num_hidden_layers": 23, "projection_dim": 512, "vocab_size": 49408}`, 4 + 23*16, 340_387_840},
+	} {
+		cfg, err := ParseTextConfig([]byte(c.config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs, err := cfg.ParamSpecs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range specs {
+			n += s.Size()
+		}
+		if len(specs) != c.tensors || n != c.params {
+			t.Errorf("%s: %d tensors, %d parameters; want %d, %d", cfg.HiddenAct, len(specs), n, c.tensors, c.params)
+		}
+	}
+}

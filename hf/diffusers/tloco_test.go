@@ -1,8 +1,10 @@
 package diffusers
 
 import (
+	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -195,4 +197,100 @@ func TestVAEMatchesDiffusers(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGoldenRel(t, "vae jvp_decoded", jvp, "vae/jvp_decoded", 1e-4)
+}
+
+// TestRealConfigs reads the configs of Stable Diffusion 2.1-base's UNet, LCM Dreamshaper v7's UNet (SD 1.5
+// with a 256-wide guidance embedding) and the Stable Diffusion VAE, and checks the weight lists against the
+// tensor and parameter counts of the same configs built by diffusers v0.29.2.
+func TestRealConfigs(t *testing.T) {
+	for _, c := range []struct {
+		dir             string
+		tensors, params int
+	}{
+		{"sd21-base-unet", 686, 865_910_724},
+		{"lcm-dreamshaper-v7-unet", 687, 859_602_884},
+		{"sd-vae", 248, 83_653_863},
+	} {
+		path := filepath.Join("testdata", c.dir, "config.json")
+		var specs []ParamSpec
+		var err error
+		if c.dir == "sd-vae" {
+			var cfg *AutoencoderKLConfig
+			if cfg, err = ReadAutoencoderKLConfig(path); err == nil {
+				specs, err = cfg.ParamSpecs()
+			}
+		} else {
+			var cfg *UNet2DConditionConfig
+			if cfg, err = ReadUNet2DConditionConfig(path); err == nil {
+				specs, err = cfg.ParamSpecs()
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range specs {
+			n += s.Size()
+		}
+		if len(specs) != c.tensors || n != c.params {
+			t.Errorf("%s: %d tensors, %d parameters; diffusers has %d, %d", c.dir, len(specs), n, c.tensors, c.params)
+		}
+	}
+}
+
+// TestCondConfigErrors checks that unsupported or inconsistent configs are refused with the field named.
+func TestCondConfigErrors(t *testing.T) {
+	base := `"block_out_channels": [32, 64], "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"]`
+	for _, c := range []struct{ extra, want string }{
+		{`, "attention_head_dim": [2, 4, 8]`, "attention_head_dim has 3 entries for 2 blocks"},
+		{`, "num_attention_heads": 8`, "num_attention_heads must be null"},
+		{`, "addition_embed_type": "text_time"`, "addition_embed_type"},
+		{`, "only_cross_attention": true`, "only_cross_attention"},
+		{`, "cross_attention_dim": [16, 32]`, "encoder_hid_proj"},
+		{`, "mid_block_type": "UNetMidBlock2DSimpleCrossAttn"`, "mid_block_type"},
+		{`, "norm_num_groups": 5`, "norm_num_groups"},
+		{`, "class_embed_type": "timestep"`, "class-conditional"},
+	} {
+		_, err := ParseUNet2DConditionConfig([]byte("{" + base + c.extra + "}"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("config with %s: error %v, want one mentioning %q", c.extra, err, c.want)
+		}
+	}
+	if _, err := ParseUNet2DConditionConfig([]byte(`{"down_block_types": ["AttnDownBlock2D"]}`)); err == nil || !strings.Contains(err.Error(), "4 block_out_channels") {
+		t.Errorf("mismatched block lists: %v", err)
+	}
+	if _, err := ParseAutoencoderKLConfig([]byte(`{"down_block_types": ["DownBlock2D"]}`)); err == nil || !strings.Contains(err.Error(), "DownEncoderBlock2D") {
+		t.Errorf("VAE with a UNet block: %v", err)
+	}
+}
+
+// TestCondInputErrors checks the errors of Eps, EpsJVP and the VAE on inputs that do not fit.
+func TestCondInputErrors(t *testing.T) {
+	sd2 := loadCondUNet(t, "tiny-sd2-unet")
+	x, text, cond := tloco(t, "in/x"), tloco(t, "in/text"), tloco(t, "in/cond")
+	odd := tensors.FromFlatDataAndDimensions(make([]float32, 2*4*6*6), 2, 4, 6, 6)
+	for _, c := range []struct {
+		in   CondInputs
+		want string
+	}{
+		{CondInputs{X: odd, T: []float32{1}, Text: text}, "multiples of 4"},
+		{CondInputs{X: x, T: []float32{1, 2, 3}, Text: text}, "3 time values for a batch of 2"},
+		{CondInputs{X: x, T: []float32{1}, Text: cond}, "text embeddings"},
+		{CondInputs{X: x, T: []float32{1}, Text: text, Cond: cond}, "time_cond_proj_dim"},
+		{CondInputs{X: x, T: []float32{float32(math.NaN())}, Text: text}, "not a finite time"},
+	} {
+		if _, err := sd2.Eps(c.in); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Eps: error %v, want one mentioning %q", err, c.want)
+		}
+	}
+	if _, _, err := sd2.EpsJVP(CondInputs{X: x, T: []float32{1}, Text: text}, text); err == nil || !strings.Contains(err.Error(), "direction") {
+		t.Errorf("EpsJVP with a misshapen direction: %v", err)
+	}
+	vae := loadVAE(t, "tiny-vae")
+	if _, err := vae.EncodeImages(tloco(t, "in/x")); err == nil || !strings.Contains(err.Error(), "[_ 3 _ _]") {
+		t.Errorf("EncodeImages on latents: %v", err)
+	}
+	if _, _, err := vae.DecodeVJP(tloco(t, "in/z"), tloco(t, "in/z")); err == nil || !strings.Contains(err.Error(), "direction") {
+		t.Errorf("DecodeVJP with a latent-shaped cotangent: %v", err)
+	}
 }
