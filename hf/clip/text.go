@@ -13,7 +13,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/locoedit/locoedit/hf/safetensors"
 	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/mlx"
 )
@@ -169,39 +168,18 @@ func LoadTextModel(dir string) (*TextModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
 	}
-	f, err := safetensors.OpenWeights(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	m, err := NewTextModel(cfg, f)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", dir, err)
-	}
-	return m, nil
+	return buildTextModel(cfg, statedict.FromDir(dir, textLoad))
 }
 
 // NewTextModel builds the model for cfg with weights from src by their transformers names; every weight must be
 // present with the shape the config implies, and nothing else may be left over.
 func NewTextModel(cfg *TextConfig, src statedict.Source) (*TextModel, error) {
-	specs, err := cfg.ParamSpecs()
-	if err != nil {
-		return nil, err
-	}
-	ctx, err := statedict.Load(specs, src, textLoad)
-	if err != nil {
-		return nil, err
-	}
-	return &TextModel{Config: cfg, ctx: ctx}, nil
+	return buildTextModel(cfg, statedict.FromSource(src, textLoad))
 }
 
 // NewRandomTextModel builds the model for cfg with random weights (statedict.Random), for tests and benchmarks.
 func NewRandomTextModel(cfg *TextConfig, seed uint64) (*TextModel, error) {
-	specs, err := cfg.ParamSpecs()
-	if err != nil {
-		return nil, err
-	}
-	return &TextModel{Config: cfg, ctx: statedict.Random(specs, seed)}, nil
+	return buildTextModel(cfg, statedict.FromRandom(seed))
 }
 
 // Encode returns the hidden states [B,L,hidden_size] for a batch of token-id rows of equal length (see Forward
@@ -241,4 +219,13 @@ func (m *TextModel) Encode(ids [][]int, skip int) (*tensors.Tensor, error) {
 		return nil, fmt.Errorf("CLIPTextModel.Encode: %w", err)
 	}
 	return out[0], nil
+}
+
+// buildTextModel builds the model for cfg with weights from w.
+func buildTextModel(cfg *TextConfig, w statedict.Weights) (*TextModel, error) {
+	ctx, err := statedict.Build(cfg.ParamSpecs, w)
+	if err != nil {
+		return nil, err
+	}
+	return &TextModel{Config: cfg, ctx: ctx}, nil
 }

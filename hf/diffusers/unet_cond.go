@@ -199,40 +199,19 @@ func LoadUNet2DCondition(dir string) (*UNet2DConditionModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := safetensors.OpenWeights(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	m, err := NewUNet2DCondition(cfg, f)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", dir, err)
-	}
-	return m, nil
+	return buildUNet2DConditionModel(cfg, statedict.FromDir(dir, diffusersLoad))
 }
 
 // NewUNet2DCondition builds the model for cfg with weights from src, by their diffusers names. Every weight
 // must be present with the shape the config implies, and no tensor may be left over.
 func NewUNet2DCondition(cfg *UNet2DConditionConfig, src TensorSource) (*UNet2DConditionModel, error) {
-	specs, err := cfg.ParamSpecs()
-	if err != nil {
-		return nil, err
-	}
-	ctx, err := statedict.Load(specs, src, diffusersLoad)
-	if err != nil {
-		return nil, err
-	}
-	return &UNet2DConditionModel{Config: cfg, ctx: ctx}, nil
+	return buildUNet2DConditionModel(cfg, statedict.FromSource(src, diffusersLoad))
 }
 
 // NewRandomUNet2DCondition builds the model for cfg with random weights (statedict.Random), for tests and
 // benchmarks.
 func NewRandomUNet2DCondition(cfg *UNet2DConditionConfig, seed uint64) (*UNet2DConditionModel, error) {
-	specs, err := cfg.ParamSpecs()
-	if err != nil {
-		return nil, err
-	}
-	return &UNet2DConditionModel{Config: cfg, ctx: statedict.Random(specs, seed)}, nil
+	return buildUNet2DConditionModel(cfg, statedict.FromRandom(seed))
 }
 
 // StateDict returns the model's weights by their diffusers names in PyTorch layout (the inverse of
@@ -380,4 +359,13 @@ func (m *UNet2DConditionModel) jacobianProduct(what string, in CondInputs, w *te
 		return nil, nil, fmt.Errorf("UNet2DConditionModel.%s on input %s: %w", what, in.X.Shape(), err)
 	}
 	return out[0], out[1], nil
+}
+
+// buildUNet2DConditionModel builds the model for cfg with weights from w.
+func buildUNet2DConditionModel(cfg *UNet2DConditionConfig, w statedict.Weights) (*UNet2DConditionModel, error) {
+	ctx, err := statedict.Build(cfg.ParamSpecs, w)
+	if err != nil {
+		return nil, err
+	}
+	return &UNet2DConditionModel{Config: cfg, ctx: ctx}, nil
 }

@@ -263,39 +263,18 @@ func LoadAutoencoderKL(dir string) (*AutoencoderKL, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := safetensors.OpenWeights(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	m, err := NewAutoencoderKL(cfg, f)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", dir, err)
-	}
-	return m, nil
+	return buildAutoencoderKL(cfg, statedict.FromDir(dir, diffusersLoad))
 }
 
 // NewAutoencoderKL builds the model for cfg with weights from src by their diffusers names; the mid-block
 // attention may use either naming scheme (query/key/value/proj_attn or to_q/to_k/to_v/to_out.0).
 func NewAutoencoderKL(cfg *AutoencoderKLConfig, src TensorSource) (*AutoencoderKL, error) {
-	specs, err := cfg.ParamSpecs()
-	if err != nil {
-		return nil, err
-	}
-	ctx, err := statedict.Load(specs, src, diffusersLoad)
-	if err != nil {
-		return nil, err
-	}
-	return &AutoencoderKL{Config: cfg, ctx: ctx}, nil
+	return buildAutoencoderKL(cfg, statedict.FromSource(src, diffusersLoad))
 }
 
 // NewRandomAutoencoderKL builds the model for cfg with random weights (statedict.Random).
 func NewRandomAutoencoderKL(cfg *AutoencoderKLConfig, seed uint64) (*AutoencoderKL, error) {
-	specs, err := cfg.ParamSpecs()
-	if err != nil {
-		return nil, err
-	}
-	return &AutoencoderKL{Config: cfg, ctx: statedict.Random(specs, seed)}, nil
+	return buildAutoencoderKL(cfg, statedict.FromRandom(seed))
 }
 
 func (m *AutoencoderKL) ready(what string) error {
@@ -405,4 +384,13 @@ func (m *AutoencoderKL) StateDict() (map[string]*safetensors.Tensor, error) {
 		return nil, err
 	}
 	return statedict.Export(m.ctx, specs)
+}
+
+// buildAutoencoderKL builds the model for cfg with weights from w.
+func buildAutoencoderKL(cfg *AutoencoderKLConfig, w statedict.Weights) (*AutoencoderKL, error) {
+	ctx, err := statedict.Build(cfg.ParamSpecs, w)
+	if err != nil {
+		return nil, err
+	}
+	return &AutoencoderKL{Config: cfg, ctx: ctx}, nil
 }

@@ -143,3 +143,46 @@ func NumParams(specs []Spec) int {
 	}
 	return n
 }
+
+// LoadDir is Load from the safetensors weights of a model folder (a single file or shards, see
+// safetensors.OpenWeights); errors name the folder.
+func LoadDir(dir string, specs []Spec, opts LoadOptions) (*context.Context, error) {
+	f, err := safetensors.OpenWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ctx, err := Load(specs, f, opts)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", dir, err)
+	}
+	return ctx, nil
+}
+
+// Weights says where a model's weights come from (a checkpoint, a model folder, random numbers): given the
+// list of weights the architecture needs, it returns them in a context.
+type Weights func(specs []Spec) (*context.Context, error)
+
+// FromSource loads the weights from a checkpoint (Load).
+func FromSource(src Source, opts LoadOptions) Weights {
+	return func(specs []Spec) (*context.Context, error) { return Load(specs, src, opts) }
+}
+
+// FromDir loads the weights from a model folder (LoadDir).
+func FromDir(dir string, opts LoadOptions) Weights {
+	return func(specs []Spec) (*context.Context, error) { return LoadDir(dir, specs, opts) }
+}
+
+// FromRandom draws random weights (Random).
+func FromRandom(seed uint64) Weights {
+	return func(specs []Spec) (*context.Context, error) { return Random(specs, seed), nil }
+}
+
+// Build lists an architecture's weights with specs and fetches them from w.
+func Build(specs func() ([]Spec, error), w Weights) (*context.Context, error) {
+	s, err := specs()
+	if err != nil {
+		return nil, err
+	}
+	return w(s)
+}
