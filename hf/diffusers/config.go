@@ -81,15 +81,7 @@ func intPtr(i int) *int { return &i }
 
 // ReadUNet2DConfig reads and validates a UNet2DModel config.json.
 func ReadUNet2DConfig(path string) (*UNet2DConfig, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading UNet config: %w", err)
-	}
-	cfg, err := ParseUNet2DConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return cfg, nil
+	return readConfig(path, "UNet config", ParseUNet2DConfig)
 }
 
 // ParseUNet2DConfig parses and validates the JSON of a UNet2DModel config.
@@ -233,13 +225,19 @@ func ParseSchedulerConfig(data []byte) (*SchedulerConfig, error) {
 
 // ReadSchedulerConfig reads scheduler_config.json.
 func ReadSchedulerConfig(path string) (*SchedulerConfig, error) {
+	return readConfig(path, "scheduler config", ParseSchedulerConfig)
+}
+
+// readConfig reads a config file with parse; errors name the file.
+func readConfig[C any](path, what string, parse func([]byte) (C, error)) (C, error) {
+	var zero C
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading scheduler config: %w", err)
+		return zero, fmt.Errorf("reading %s: %w", what, err)
 	}
-	cfg, err := ParseSchedulerConfig(data)
+	cfg, err := parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return zero, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 )
@@ -166,15 +165,7 @@ func ParseUNet2DConditionConfig(data []byte) (*UNet2DConditionConfig, error) {
 
 // ReadUNet2DConditionConfig reads and validates a UNet2DConditionModel config.json.
 func ReadUNet2DConditionConfig(path string) (*UNet2DConditionConfig, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading UNet config: %w", err)
-	}
-	cfg, err := ParseUNet2DConditionConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return cfg, nil
+	return readConfig(path, "UNet config", ParseUNet2DConditionConfig)
 }
 
 // unsupported returns an error for a config option this package does not implement.

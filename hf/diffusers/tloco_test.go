@@ -3,13 +3,10 @@ package diffusers
 import (
 	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
-
-	"github.com/locoedit/locoedit/hf/safetensors"
 )
 
 // tlocoDir holds the text-to-image goldens made by testdata/tloco/gen_tloco.py from diffusers' own code.
@@ -18,20 +15,8 @@ var tlocoDir = filepath.Join("testdata", "tloco")
 // tloco returns a tensor of testdata/tloco/golden.safetensors.
 func tloco(t testing.TB, name string) *tensors.Tensor {
 	t.Helper()
-	f, err := safetensors.Open(filepath.Join(tlocoDir, "golden.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tt, err := f.Tensor(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := tt.Float32()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tensors.FromFlatDataAndDimensions(data, slices.Clone(tt.Shape)...)
+	data, shape := readGolden(t, filepath.Join(tlocoDir, "golden.safetensors"), name)
+	return tensors.FromFlatDataAndDimensions(data, shape...)
 }
 
 func flat(t *tensors.Tensor) []float32 { return tensors.MustCopyFlatData[float32](t) }

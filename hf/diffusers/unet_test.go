@@ -21,7 +21,13 @@ const goldenDir = "../../testdata/golden"
 // golden reads one reference tensor as float32 with its shape.
 func golden(t testing.TB, name string) ([]float32, []int) {
 	t.Helper()
-	f, err := safetensors.Open(filepath.Join(goldenDir, "golden.safetensors"))
+	return readGolden(t, filepath.Join(goldenDir, "golden.safetensors"), name)
+}
+
+// readGolden returns tensor name of a safetensors file as float32 values and its shape.
+func readGolden(t testing.TB, path, name string) ([]float32, []int) {
+	t.Helper()
+	f, err := safetensors.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

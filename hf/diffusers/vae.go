@@ -3,7 +3,6 @@ package diffusers
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -70,15 +69,7 @@ func ParseAutoencoderKLConfig(data []byte) (*AutoencoderKLConfig, error) {
 
 // ReadAutoencoderKLConfig reads and validates an AutoencoderKL config.json.
 func ReadAutoencoderKLConfig(path string) (*AutoencoderKLConfig, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading VAE config: %w", err)
-	}
-	cfg, err := ParseAutoencoderKLConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return cfg, nil
+	return readConfig(path, "VAE config", ParseAutoencoderKLConfig)
 }
 
 // Validate checks that every option is one this package implements.
