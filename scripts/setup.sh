@@ -5,8 +5,12 @@
 #   - Jupyter from apt: jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient
 #     python3-jupyter-client (skipped when `jupyter nbconvert --version` already works);
 #   - the Fashion-MNIST data set from apt: dataset-fashion-mnist (skipped when installed);
-#   - the Go tools pinned in tools/go.mod (gonb v0.11.1, goimports v0.52.0) into $(go env GOPATH)/bin,
-#     with `go install tool` (always run: it is quick when nothing changed).
+#   - the browser test's tools from apt: chromium chromium-driver python3-selenium (skipped when installed);
+#   - the Go tools pinned in tools/go.mod (gonb v0.11.1, goimports v0.52.0) and tools/gopls/go.mod (gopls
+#     v0.23.0, for completion and hover in Jupyter) into $(go env GOPATH)/bin, with `go install tool`
+#     (always run: it is quick when nothing changed);
+#   - a warm-up build of the packages the notebooks import, so a notebook's first cell does not spend a minute
+#     compiling them.
 #
 # Runs as root, or through sudo for the apt steps. Safe to run again: it prints what it did and how long
 # each step took, and exits non-zero with a message when a step fails.
@@ -16,7 +20,7 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jupyter_pkgs=(jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-jupyter-client)
-data_pkgs=(dataset-fashion-mnist)
+data_pkgs=(dataset-fashion-mnist chromium chromium-driver python3-selenium)
 
 log() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -65,7 +69,7 @@ else
 	log "installed jupyter nbconvert $(jupyter nbconvert --version 2>/dev/null): $(elapsed "$t0")"
 fi
 
-# 2. Data sets.
+# 2. Data sets and the browser test's tools.
 t0="$(now)"
 missing=()
 for p in "${data_pkgs[@]}"; do pkg_installed "$p" || missing+=("$p"); done
@@ -77,16 +81,25 @@ else
 	log "installed ${missing[*]}: $(elapsed "$t0")"
 fi
 
-# 3. Go tools (gonb, goimports) at the versions pinned in tools/go.mod.
+# 3. Go tools at the versions pinned in tools/go.mod (gonb, goimports) and tools/gopls/go.mod (gopls needs
+#    its own module: it pins an x/tools older than goimports').
 command -v go >/dev/null 2>&1 || die "go not found on PATH: install Go 1.26 (https://go.dev/dl) first"
 t0="$(now)"
 (cd "$repo_root/tools" && go install tool) || die "go install tool (in tools/) failed"
+(cd "$repo_root/tools/gopls" && go install tool) || die "go install tool (in tools/gopls/) failed"
 gobin="$(go env GOBIN)"
 [[ -n "$gobin" ]] || gobin="$(go env GOPATH)/bin"
-for tool in gonb goimports; do
+for tool in gonb goimports gopls; do
 	[[ -x "$gobin/$tool" ]] || die "$tool was not installed into $gobin"
 done
-log "go install tool (gonb, goimports -> $gobin): $(elapsed "$t0")"
+log "go install tool (gonb, goimports, gopls -> $gobin): $(elapsed "$t0")"
+
+# 4. Warm-up: compile the packages the notebooks import into the Go build cache, so that the first cell a
+#    user runs in Jupyter starts in seconds instead of after a minute of compilation.
+t0="$(now)"
+(cd "$repo_root" && go build ./loco/... ./nbutil/... ./models/... ./data/...) ||
+	die "warm-up build of the notebook packages failed"
+log "warm-up build of the notebook packages: $(elapsed "$t0")"
 case ":$PATH:" in
 *":$gobin:"*) ;;
 *) log "note: $gobin is not on PATH; scripts/run-notebooks.sh adds it, or: export PATH=\"\$PATH:$gobin\"" ;;
