@@ -29,18 +29,18 @@ func TestGoHuggingfaceInterop(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(cache, "models--org--tiny-ddpm-unet", "refs", "main")); err == nil {
 		t.Log("go-huggingface now writes refs/main")
 	}
-	dir, err := Resolve(testID, testFiles, Options{CacheDir: cache, Offline: true})
+	dir, err := Resolve(testID, Paths(testFiles), Options{CacheDir: cache, Offline: true})
 	if err != nil {
 		t.Fatalf("offline Resolve of go-huggingface's cache: %v", err)
 	}
 	if want := filepath.Dir(paths[0]); dir != want {
 		t.Errorf("Resolve = %s, want go-huggingface's snapshot %s", dir, want)
 	}
-	checkSameFiles(t, dir, hub.files)
+	checkSameFiles(t, dir, hub.files("main"))
 
 	// The other way round: a cache written here, read by go-huggingface with the hub gone.
 	cache2 := t.TempDir()
-	if _, err := Resolve(testID, testFiles, hub.testOptions(cache2)); err != nil {
+	if _, err := Resolve(testID, Paths(testFiles), hub.testOptions(cache2)); err != nil {
 		t.Fatal(err)
 	}
 	hub.close()
