@@ -110,6 +110,9 @@ type fakeHub struct {
 	hideSiblings bool                         // answer the revision API without a file list
 	hideBlobs    bool                         // answer it without sizes and hashes
 	stallDone    chan struct{}                // closed when the hub closes, to end stalled answers
+
+	// override, when set, may answer a hub request itself (returning true) to play a hostile hub.
+	override func(w http.ResponseWriter, r *http.Request) bool
 }
 
 func newFakeHub(t *testing.T, token string) *fakeHub {
@@ -199,8 +202,11 @@ func record(r *http.Request) seen {
 func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.requests = append(h.requests, record(r))
-	hideSib, hideBlobs := h.hideSiblings, h.hideBlobs
+	hideSib, hideBlobs, override := h.hideSiblings, h.hideBlobs, h.override
 	h.mu.Unlock()
+	if override != nil && override(w, r) {
+		return
+	}
 	if h.token != "" && r.Header.Get("Authorization") != "Bearer "+h.token {
 		w.Header().Set("X-Error-Message", "Invalid credentials in Authorization header")
 		http.Error(w, "unauthorized", http.StatusUnauthorized)

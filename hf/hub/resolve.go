@@ -248,8 +248,9 @@ func (s *resolver) cachedCommit(commit string, cause error) (string, error) {
 			return "", err
 		}
 		if len(bad) > 0 {
-			return "", s.notInCache(cause, fmt.Sprintf("file(s) of model %s revision %s in the cache did not match their hash and were removed: %s",
-				s.id, s.opts.Revision, summarize(bad, 4)))
+			what := fmt.Sprintf("file(s) of model %s revision %s in the cache did not match their hash and were removed: %s",
+				s.id, s.opts.Revision, summarize(bad, 4))
+			return "", &hubError{kind: ErrCorrupt, msg: s.notInCache(cause, what).Error()}
 		}
 	}
 	return s.c.snapshotDir(commit), nil
