@@ -68,7 +68,7 @@ func TestResolveFromEnv(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HF_HOME", home)
 	t.Setenv("HF_TOKEN", testToken)
-	t.Setenv("HF_ENDPOINT", hub.srv.URL)
+	t.Setenv("HF_ENDPOINT", hub.URL)
 	t.Setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 	dir, err := Resolve(testID, Paths(testFiles), OptionsFromEnv())
 	if err != nil {
@@ -77,9 +77,9 @@ func TestResolveFromEnv(t *testing.T) {
 	if want := filepath.Join(home, "hub", "models--org--tiny-ddpm-unet", "snapshots", testCommit); dir != want {
 		t.Errorf("Resolve = %s, want %s", dir, want)
 	}
-	checkSameFiles(t, dir, hub.files("main"))
+	checkSameFiles(t, dir, hub.Files("main"))
 
-	hub.close()
+	hub.Close()
 	t.Setenv("HF_HUB_OFFLINE", "1")
 	t.Setenv("HF_TOKEN", "")
 	if got, err := Resolve(testID, Paths(testFiles), OptionsFromEnv()); err != nil || got != dir {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/locoedit/locoedit/hf/hub/hubtest"
 )
 
 // The tests in this file replay, against the loopback fake hub, the cache layouts Python's
@@ -50,13 +52,8 @@ func smallRepo(seed uint64) map[string][]byte {
 var neededFiles = []string{"config.json", "diffusion_pytorch_model.safetensors", "scheduler_config.json"}
 
 // newRepoHub serves smallRepo(1) as commit1 at main.
-func newRepoHub(t *testing.T) *fakeHub {
-	h := newFakeHub(t, "")
-	h.mu.Lock()
-	h.commits = map[string]map[string][]byte{commit1: smallRepo(1)}
-	h.refs = map[string]string{"main": commit1}
-	h.mu.Unlock()
-	return h
+func newRepoHub(t *testing.T) *hubtest.Hub {
+	return hubtest.New(t, testID, "", commit1, smallRepo(1))
 }
 
 // pyCache writes one model's cache folder as huggingface_hub does.
@@ -76,7 +73,7 @@ func (p pyCache) ref(rev, commit string) {
 
 // put stores a file of commit: blobs/<etag> and the relative link snapshots/<commit>/<file>.
 func (p pyCache) put(commit, file string, data []byte) {
-	etag := hubETag(file, data)
+	etag := hubtest.ETag(file, data)
 	writeBlobFile(p.t, p.c.blobPath(etag), data)
 	link := p.c.snapshotPath(commit, file)
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
@@ -100,9 +97,9 @@ func (p pyCache) trees(commit string, files map[string][]byte) {
 	var entries []string
 	for _, f := range slices.Sorted(mapKeys(files)) {
 		data := files[f]
-		e := fmt.Sprintf(`  %q: {"size": %d, "blob_id": %q`, f, len(data), gitBlobID(data))
-		if isLFS(f) {
-			e += fmt.Sprintf(`, "lfs_sha256": %q, "lfs_size": %d`, sha256Hex(data), len(data))
+		e := fmt.Sprintf(`  %q: {"size": %d, "blob_id": %q`, f, len(data), hubtest.GitBlobID(data))
+		if hubtest.IsLFS(f) {
+			e += fmt.Sprintf(`, "lfs_sha256": %q, "lfs_size": %d`, hubtest.SHA256(data), len(data))
 		}
 		entries = append(entries, e+"}")
 	}
@@ -119,37 +116,21 @@ func mapKeys(m map[string][]byte) func(func(string) bool) {
 	}
 }
 
-// fetched returns the files whose content the fake hub or its CDN sent (GET requests).
-func fetched(h *fakeHub, from int) []string {
-	hubLog, cdnLog := h.log()
-	var out []string
-	for _, s := range append(hubLog, cdnLog...) {
-		if s.method != "GET" || strings.Contains(s.path, "/api/") || strings.HasPrefix(s.path, "/sign/") {
-			continue
-		}
-		out = append(out, s.path[strings.LastIndex(s.path, "/")+1:])
-	}
-	if from > len(out) {
-		return nil
-	}
-	return out[from:]
-}
-
 // TestPythonPartialSnapshot: Python fetched only config.json (or was interrupted; it writes refs/
 // before the files). Offline, that snapshot is refused with a message saying what to do; online,
 // only the missing files are fetched, the interrupted one resumed; the duplicate .bin weights,
 // the README and the images are never fetched.
 func TestPythonPartialSnapshot(t *testing.T) {
 	hub := newRepoHub(t)
-	files := hub.files("main")
+	files := hub.Files("main")
 	cache := t.TempDir()
 	py := newPyCache(t, cache)
 	py.ref("main", commit1)
 	py.put(commit1, "config.json", files["config.json"])
 	weights := files["diffusion_pytorch_model.safetensors"]
-	writeBlobFile(t, py.c.incompletePath(hubETag("diffusion_pytorch_model.safetensors", weights)), weights[:len(weights)/2])
+	writeBlobFile(t, py.c.incompletePath(hubtest.ETag("diffusion_pytorch_model.safetensors", weights)), weights[:len(weights)/2])
 
-	offline := Options{CacheDir: cache, Offline: true, OfflineSource: "HF_HUB_OFFLINE=1", Endpoint: hub.srv.URL}
+	offline := Options{CacheDir: cache, Offline: true, OfflineSource: "HF_HUB_OFFLINE=1", Endpoint: hub.URL}
 	_, err := Resolve(testID, Diffusers(), offline)
 	if !errors.Is(err, ErrNotInCache) {
 		t.Errorf("offline Resolve of a partial snapshot: err = %v, want ErrNotInCache", err)
@@ -159,20 +140,20 @@ func TestPythonPartialSnapshot(t *testing.T) {
 	if dir, err := Resolve(testID, Paths{"config.json"}, offline); err != nil || dir != py.c.snapshotDir(commit1) {
 		t.Errorf("offline Resolve of the one cached file = %s, %v", dir, err)
 	}
-	if n := hub.numRequests(); n != 0 {
+	if n := hub.NumRequests(); n != 0 {
 		t.Fatalf("offline Resolve made %d requests", n)
 	}
 
-	dir, err := Resolve(testID, Diffusers(), Options{CacheDir: cache, Endpoint: hub.srv.URL})
+	dir, err := Resolve(testID, Diffusers(), Options{CacheDir: cache, Endpoint: hub.URL})
 	if err != nil {
 		t.Fatalf("online Resolve of a partial snapshot: %v", err)
 	}
 	checkSameFiles(t, dir, pick(files, neededFiles...))
-	if got := fetched(hub, 0); !slices.Equal(sorted(got...), []string{"diffusion_pytorch_model.safetensors", "scheduler_config.json"}) {
+	if got := hub.Fetched(0); !slices.Equal(sorted(got...), []string{"diffusion_pytorch_model.safetensors", "scheduler_config.json"}) {
 		t.Errorf("fetched %v, want only the weights and the scheduler config", got)
 	}
-	_, cdnLog := hub.log()
-	if want := fmt.Sprintf("bytes=%d-", len(weights)/2); !slices.ContainsFunc(cdnLog, func(s seen) bool { return s.rng == want }) {
+	_, cdnLog := hub.Requests()
+	if want := fmt.Sprintf("bytes=%d-", len(weights)/2); !slices.ContainsFunc(cdnLog, func(s hubtest.Request) bool { return s.Range == want }) {
 		t.Errorf("Python's interrupted download was not resumed with Range %s: %+v", want, cdnLog)
 	}
 	for _, f := range []string{"README.md", "images/sample.png", "diffusion_pytorch_model.bin", ".gitattributes"} {
@@ -206,10 +187,8 @@ func pick(files map[string][]byte, names ...string) map[string][]byte {
 func TestPythonRevisions(t *testing.T) {
 	hub := newRepoHub(t)
 	files1, files2 := smallRepo(1), smallRepo(2)
-	hub.addCommit(commit2, "v2", files2)
-	hub.mu.Lock()
-	hub.refs["refs/pr/3"] = commit2
-	hub.mu.Unlock()
+	hub.AddCommit(commit2, "v2", files2)
+	hub.SetRef("refs/pr/3", commit2)
 	cache := t.TempDir()
 	py := newPyCache(t, cache)
 	py.ref("main", commit1)
@@ -228,8 +207,8 @@ func TestPythonRevisions(t *testing.T) {
 			{testID + "@refs/pr/3", "refs/pr/3", commit2},
 			{testID + "@" + commit2, "", commit2},
 		} {
-			before := hub.numRequests()
-			opts := Options{CacheDir: cache, Endpoint: hub.srv.URL, Offline: offline, Revision: tc.rev}
+			before := hub.NumRequests()
+			opts := Options{CacheDir: cache, Endpoint: hub.URL, Offline: offline, Revision: tc.rev}
 			dir, err := Resolve(tc.ref, Diffusers(), opts)
 			if err != nil || dir != py.c.snapshotDir(tc.commit) {
 				t.Errorf("offline=%v Resolve(%s, revision %q) = %s, %v; want snapshot %s", offline, tc.ref, tc.rev, dir, err, tc.commit)
@@ -239,12 +218,12 @@ func TestPythonRevisions(t *testing.T) {
 			if offline || tc.ref == testID+"@"+commit2 {
 				want = 0
 			}
-			if n := hub.numRequests() - before; n != want {
+			if n := hub.NumRequests() - before; n != want {
 				t.Errorf("offline=%v Resolve(%s, revision %q) made %d requests, want %d", offline, tc.ref, tc.rev, n, want)
 			}
 		}
 	}
-	if got := fetched(hub, 0); len(got) != 0 {
+	if got := hub.Fetched(0); len(got) != 0 {
 		t.Errorf("fetched %v from a complete cache", got)
 	}
 	_, err := Resolve(testID+"@v2", Diffusers(), Options{CacheDir: cache, Revision: "main", Offline: true})
@@ -265,20 +244,20 @@ func TestMovedMain(t *testing.T) {
 
 	files2 := smallRepo(1)
 	files2["config.json"] = []byte(`{"_class_name": "UNet2DModel", "moved": true}`)
-	hub.addCommit(commit2, "main", files2)
+	hub.AddCommit(commit2, "main", files2)
 
 	// Offline, Python's refs/main (commit 1) is all there is.
 	offline := Options{CacheDir: cache, Offline: true}
 	if dir, err := Resolve(testID, Diffusers(), offline); err != nil || dir != py.c.snapshotDir(commit1) {
 		t.Fatalf("offline before the move is seen = %s, %v", dir, err)
 	}
-	dir, err := Resolve(testID, Diffusers(), Options{CacheDir: cache, Endpoint: hub.srv.URL})
+	dir, err := Resolve(testID, Diffusers(), Options{CacheDir: cache, Endpoint: hub.URL})
 	if err != nil || dir != py.c.snapshotDir(commit2) {
 		t.Fatalf("online after main moved = %s, %v; want the new commit's snapshot", dir, err)
 	}
 	checkSameFiles(t, dir, pick(files2, neededFiles...))
 	checkSameFiles(t, py.c.snapshotDir(commit1), pick(files1, neededFiles...))
-	if got := fetched(hub, 0); !slices.Equal(got, []string{"config.json"}) {
+	if got := hub.Fetched(0); !slices.Equal(got, []string{"config.json"}) {
 		t.Errorf("fetched %v, want only the changed config.json", got)
 	}
 	if ref, _ := os.ReadFile(py.c.refPath("main")); string(ref) != commit2 {
@@ -297,11 +276,11 @@ func TestMovedMain(t *testing.T) {
 	py2.put(commit2, "config.json", files2["config.json"])
 	_, err = Resolve(testID, Diffusers(), Options{CacheDir: cache2, Offline: true, OfflineSource: "TRANSFORMERS_OFFLINE=1"})
 	contains(t, err, "(commit "+commit2, "is partial", "TRANSFORMERS_OFFLINE=1 forbids downloads (unset it, or set HF_HUB_OFFLINE=0, to go online)")
-	before := len(fetched(hub, 0))
-	if dir, err := Resolve(testID, Diffusers(), Options{CacheDir: cache2, Endpoint: hub.srv.URL}); err != nil || dir != py2.c.snapshotDir(commit2) {
+	before := len(hub.Fetched(0))
+	if dir, err := Resolve(testID, Diffusers(), Options{CacheDir: cache2, Endpoint: hub.URL}); err != nil || dir != py2.c.snapshotDir(commit2) {
 		t.Fatalf("online completion of a partial new commit = %s, %v", dir, err)
 	}
-	if got := fetched(hub, before); len(got) != 0 {
+	if got := hub.Fetched(before); len(got) != 0 {
 		t.Errorf("fetched %v, want nothing: the missing files' blobs are those of commit 1", got)
 	}
 	checkSameFiles(t, py2.c.snapshotDir(commit2), pick(files2, neededFiles...))
@@ -352,11 +331,11 @@ func (s *syncBuffer) String() string {
 // the lock, the blob is used, not downloaded again.
 func TestPythonLock(t *testing.T) {
 	hub := newRepoHub(t)
-	files := hub.files("main")
+	files := hub.Files("main")
 	cache := t.TempDir()
 	c := newRepoCache(cache, testID)
 	weights := files["diffusion_pytorch_model.safetensors"]
-	etag := hubETag("diffusion_pytorch_model.safetensors", weights)
+	etag := hubtest.ETag("diffusion_pytorch_model.safetensors", weights)
 	writeBlobFile(t, c.lockPath(etag), nil)
 	other := flock.New(c.lockPath(etag))
 	if ok, err := other.TryLock(); !ok || err != nil {
@@ -369,7 +348,7 @@ func TestPythonLock(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		dir, err := Resolve(testID, Diffusers(), Options{CacheDir: cache, Endpoint: hub.srv.URL, Progress: &progress})
+		dir, err := Resolve(testID, Diffusers(), Options{CacheDir: cache, Endpoint: hub.URL, Progress: &progress})
 		done <- result{dir, err}
 	}()
 	deadline := time.Now().Add(20 * time.Second)
@@ -393,7 +372,7 @@ func TestPythonLock(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	checkSameFiles(t, r.dir, pick(files, neededFiles...))
-	if got := fetched(hub, 0); slices.Contains(got, "diffusion_pytorch_model.safetensors") {
+	if got := hub.Fetched(0); slices.Contains(got, "diffusion_pytorch_model.safetensors") {
 		t.Errorf("the blob another process stored was downloaded again (fetched %v)", got)
 	}
 }

@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/locoedit/locoedit/hf/hub/hubtest"
 	"time"
 )
 
 func TestResolveDownloadsThenWorksOffline(t *testing.T) {
 	hub := newFakeHub(t, testToken)
 	cache := t.TempDir()
-	opts := hub.testOptions(cache)
+	opts := testOptions(hub, cache)
 	var progress bytes.Buffer
 	opts.Progress = &progress
 
@@ -27,7 +29,7 @@ func TestResolveDownloadsThenWorksOffline(t *testing.T) {
 	if want := filepath.Join(repoDir, "snapshots", testCommit); dir != want {
 		t.Fatalf("Resolve returned %s, want %s", dir, want)
 	}
-	checkSameFiles(t, dir, hub.files("main"))
+	checkSameFiles(t, dir, hub.Files("main"))
 
 	// huggingface_hub's layout: relative links to blobs named by ETag, refs/main holding the
 	// commit, the lock files under .locks/, the file list under trees/ in its format.
@@ -36,10 +38,10 @@ func TestResolveDownloadsThenWorksOffline(t *testing.T) {
 		if err != nil {
 			t.Fatalf("snapshot entry %s is not a symbolic link: %v", f, err)
 		}
-		if want := filepath.Join("..", "..", "blobs", hub.etag(f)); link != want {
+		if want := filepath.Join("..", "..", "blobs", hub.ETag(f)); link != want {
 			t.Errorf("snapshot link %s -> %s, want %s", f, link, want)
 		}
-		if lock := filepath.Join(cache, ".locks", "models--org--tiny-ddpm-unet", hub.etag(f)+".lock"); !isFile(lock) {
+		if lock := filepath.Join(cache, ".locks", "models--org--tiny-ddpm-unet", hub.ETag(f)+".lock"); !isFile(lock) {
 			t.Errorf("no lock file %s", lock)
 		}
 	}
@@ -50,13 +52,13 @@ func TestResolveDownloadsThenWorksOffline(t *testing.T) {
 		t.Errorf("recorded file list = %+v, want %v", l, testFiles)
 	}
 	if raw, err := os.ReadFile(filepath.Join(repoDir, "trees", testCommit+".json")); err != nil ||
-		!strings.Contains(string(raw), `"format_version": 1`) || !strings.Contains(string(raw), `"lfs_sha256": "`+hub.etag(lfsFile)+`"`) {
+		!strings.Contains(string(raw), `"format_version": 1`) || !strings.Contains(string(raw), `"lfs_sha256": "`+hub.ETag(lfsFile)+`"`) {
 		t.Errorf("trees/%s.json = %s, %v; want huggingface_hub's tree cache with the LFS hash", testCommit, raw, err)
 	}
 	if !isFile(filepath.Join(cache, "CACHEDIR.TAG")) {
 		t.Error("no CACHEDIR.TAG in the cache")
 	}
-	if got := cacheFiles(t, filepath.Join(repoDir, "blobs")); !slices.Equal(got, sorted(hub.etag(smallFile), hub.etag(lfsFile))) {
+	if got := cacheFiles(t, filepath.Join(repoDir, "blobs")); !slices.Equal(got, sorted(hub.ETag(smallFile), hub.ETag(lfsFile))) {
 		t.Errorf("blobs = %v, want exactly the two ETags", got)
 	}
 	if l := leftovers(t, cache); len(l) > 0 {
@@ -68,13 +70,13 @@ func TestResolveDownloadsThenWorksOffline(t *testing.T) {
 
 	// The token reaches the hub but not the storage host; the GET goes straight to the location
 	// the HEAD was redirected to (one resolve request per file), with no Referer anywhere.
-	hubLog, cdnLog := hub.log()
+	hubLog, cdnLog := hub.Requests()
 	resolves := 0
 	for _, s := range hubLog {
-		if s.auth != "Bearer "+testToken {
-			t.Errorf("hub request %s %s without the token", s.method, s.path)
+		if s.Auth != "Bearer "+testToken {
+			t.Errorf("hub request %s %s without the token", s.Method, s.Path)
 		}
-		if strings.Contains(s.path, "/resolve/") && strings.HasSuffix(s.path, lfsFile) {
+		if strings.Contains(s.Path, "/resolve/") && strings.HasSuffix(s.Path, lfsFile) {
 			resolves++
 		}
 	}
@@ -85,34 +87,34 @@ func TestResolveDownloadsThenWorksOffline(t *testing.T) {
 		t.Errorf("CDN requests = %+v, want the signed URL and its redirect", cdnLog)
 	}
 	for _, s := range append(hubLog, cdnLog...) {
-		if s.referer != "" {
-			t.Errorf("request %s %s carried Referer %q", s.method, s.path, s.referer)
+		if s.Referer != "" {
+			t.Errorf("request %s %s carried Referer %q", s.Method, s.Path, s.Referer)
 		}
 	}
 	for _, s := range cdnLog {
-		if s.auth != "" {
-			t.Errorf("CDN request %s carried Authorization %q", s.path, s.auth)
+		if s.Auth != "" {
+			t.Errorf("CDN request %s carried Authorization %q", s.Path, s.Auth)
 		}
 	}
 
 	// Cached: online, only the revision request (to follow a moved branch), no download.
-	before := hub.numRequests()
+	before := hub.NumRequests()
 	if again, err := Resolve(testID, Paths(testFiles), opts); err != nil || again != dir {
 		t.Fatalf("second online Resolve = %s, %v; want %s", again, err, dir)
 	}
-	if n := hub.numRequests() - before; n != 1 {
+	if n := hub.NumRequests() - before; n != 1 {
 		t.Errorf("a cached Resolve made %d requests, want 1 (the revision)", n)
 	}
 	// Pinned to the commit, with its file list cached: no request at all.
-	before = hub.numRequests()
+	before = hub.NumRequests()
 	if again, err := Resolve(testID+"@"+testCommit, Paths(testFiles), opts); err != nil || again != dir {
 		t.Fatalf("Resolve at the commit = %s, %v; want %s", again, err, dir)
 	}
-	if n := hub.numRequests() - before; n != 0 {
+	if n := hub.NumRequests() - before; n != 0 {
 		t.Errorf("a pinned, cached Resolve made %d requests, want 0", n)
 	}
 
-	hub.close()
+	hub.Close()
 	opts.Offline = true
 	for _, rev := range []string{"main", "", testCommit} {
 		opts.Revision = rev
@@ -138,13 +140,13 @@ func sorted(s ...string) []string {
 func TestResolveWholeRepoAndNestedRevision(t *testing.T) {
 	hub := newFakeHub(t, "")
 	cache := t.TempDir()
-	opts := hub.testOptions(cache)
+	opts := testOptions(hub, cache)
 	opts.Revision = "refs/pr/1"
 	dir, err := Resolve(testID, nil, opts)
 	if err != nil {
 		t.Fatalf("Resolve of the whole repository: %v", err)
 	}
-	checkSameFiles(t, dir, hub.files("main"))
+	checkSameFiles(t, dir, hub.Files("main"))
 	ref := filepath.Join(cache, "models--org--tiny-ddpm-unet", "refs", "refs", "pr", "1")
 	if data, err := os.ReadFile(ref); err != nil || string(data) != testCommit {
 		t.Errorf("%s = %q, %v; want %q", ref, data, err, testCommit)
@@ -152,7 +154,7 @@ func TestResolveWholeRepoAndNestedRevision(t *testing.T) {
 	if list, err := ListFiles(testID, opts); err != nil || !slices.Equal(list, testFiles) {
 		t.Errorf("online ListFiles = %v, %v; want %v", list, err, testFiles)
 	}
-	hub.close()
+	hub.Close()
 	opts.Offline = true
 	if got, err := Resolve(testID, Paths{lfsFile}, opts); err != nil || got != dir {
 		t.Errorf("offline Resolve at refs/pr/1 = %s, %v; want %s", got, err, dir)
@@ -182,22 +184,22 @@ func TestResolveInterruptedTransfer(t *testing.T) {
 		wantErr string // else its error contains this
 		kept    bool   // and the partial file is kept for the next run
 	}{
-		{mode: serveCut, ok: true},
-		{mode: serveShort, ok: true},
-		{mode: serveDie, wantErr: "run again to resume", kept: true},
-		{mode: serveStall, wantErr: "nothing received for 1s", kept: true},
-		{mode: serveCorrupt, wantErr: "the transfer was corrupted"},
-		{mode: serveLong, wantErr: "more than the announced"},
+		{mode: hubtest.Cut, ok: true},
+		{mode: hubtest.Short, ok: true},
+		{mode: hubtest.Die, wantErr: "run again to resume", kept: true},
+		{mode: hubtest.Stall, wantErr: "nothing received for 1s", kept: true},
+		{mode: hubtest.Corrupt, wantErr: "the transfer was corrupted"},
+		{mode: hubtest.Long, wantErr: "more than the announced"},
 	} {
 		for _, file := range testFiles {
-			if tc.mode == serveStall && file != lfsFile {
+			if tc.mode == hubtest.Stall && file != lfsFile {
 				continue // the same code path, and each stalled attempt costs a second
 			}
 			t.Run(tc.mode+"/"+file, func(t *testing.T) {
 				hub := newFakeHub(t, testToken)
-				hub.setMisbehave(file, tc.mode)
+				hub.Misbehave(file, tc.mode)
 				cache := t.TempDir()
-				opts := hub.testOptions(cache)
+				opts := testOptions(hub, cache)
 				opts.StallTimeout = time.Second
 				start := time.Now()
 				dir, err := Resolve(testID, Paths(testFiles), opts)
@@ -209,10 +211,10 @@ func TestResolveInterruptedTransfer(t *testing.T) {
 					if err != nil {
 						t.Fatalf("Resolve through a %s transfer: %v", tc.mode, err)
 					}
-					checkSameFiles(t, dir, hub.files("main"))
-					_, cdn := hub.log()
-					hubLog, _ := hub.log()
-					if !slices.ContainsFunc(append(hubLog, cdn...), func(s seen) bool { return s.rng != "" }) {
+					checkSameFiles(t, dir, hub.Files("main"))
+					_, cdn := hub.Requests()
+					hubLog, _ := hub.Requests()
+					if !slices.ContainsFunc(append(hubLog, cdn...), func(s hubtest.Request) bool { return s.Range != "" }) {
 						t.Errorf("no Range request resumed the %s transfer", tc.mode)
 					}
 					if l := leftovers(t, cache); len(l) > 0 {
@@ -221,31 +223,31 @@ func TestResolveInterruptedTransfer(t *testing.T) {
 					return
 				}
 				contains(t, err, file, tc.wantErr)
-				inc := filepath.Join(repo, "blobs", hub.etag(file)+".incomplete")
+				inc := filepath.Join(repo, "blobs", hub.ETag(file)+".incomplete")
 				if tc.kept != isFile(inc) {
 					t.Errorf("partial file %s kept = %v, want %v (cache: %v)", inc, isFile(inc), tc.kept, cacheFiles(t, repo))
 				}
 				for _, p := range cacheFiles(t, repo) {
-					if strings.HasPrefix(p, "blobs/"+hub.etag(file)) && !strings.HasSuffix(p, ".incomplete") ||
+					if strings.HasPrefix(p, "blobs/"+hub.ETag(file)) && !strings.HasSuffix(p, ".incomplete") ||
 						strings.HasSuffix(p, "/"+file) || strings.Contains(p, ".tmp") || strings.HasPrefix(p, "refs/") {
 						t.Errorf("the failed transfer left %s in the cache", p)
 					}
 				}
 
-				hub.setMisbehave(file, serveOK)
+				hub.Misbehave(file, hubtest.OK)
 				opts.StallTimeout = 0
 				dir, err = Resolve(testID, Paths(testFiles), opts)
 				if err != nil {
 					t.Fatalf("retry with a good server: %v", err)
 				}
-				checkSameFiles(t, dir, hub.files("main"))
+				checkSameFiles(t, dir, hub.Files("main"))
 				if l := leftovers(t, cache); len(l) > 0 {
 					t.Errorf("leftovers after the retry: %v", l)
 				}
 				if tc.kept {
-					hubLog, cdn := hub.log()
-					want := "bytes=" + strconv.Itoa(len(hub.files("main")[file])/2) + "-"
-					if !slices.ContainsFunc(append(hubLog, cdn...), func(s seen) bool { return s.rng == want }) {
+					hubLog, cdn := hub.Requests()
+					want := "bytes=" + strconv.Itoa(len(hub.Files("main")[file])/2) + "-"
+					if !slices.ContainsFunc(append(hubLog, cdn...), func(s hubtest.Request) bool { return s.Range == want }) {
 						t.Errorf("the retry did not resume with Range %s", want)
 					}
 				}
@@ -260,14 +262,14 @@ func TestResolveServerIgnoresRange(t *testing.T) {
 	hub := newFakeHub(t, "")
 	cache := t.TempDir()
 	c := newRepoCache(cache, testID)
-	data := hub.files("main")[lfsFile]
-	writeBlobFile(t, c.incompletePath(hub.etag(lfsFile)), data[:len(data)/3])
-	hub.setMisbehave(lfsFile, serveIgnoreRange)
-	dir, err := Resolve(testID, Paths(testFiles), hub.testOptions(cache))
+	data := hub.Files("main")[lfsFile]
+	writeBlobFile(t, c.incompletePath(hub.ETag(lfsFile)), data[:len(data)/3])
+	hub.Misbehave(lfsFile, hubtest.IgnoreRange)
+	dir, err := Resolve(testID, Paths(testFiles), testOptions(hub, cache))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkSameFiles(t, dir, hub.files("main"))
+	checkSameFiles(t, dir, hub.Files("main"))
 }
 
 func writeBlobFile(t *testing.T, p string, data []byte) {
@@ -295,24 +297,22 @@ func TestResolveHTTPErrors(t *testing.T) {
 		{name: "wrong token", id: testID, token: "hf_wrong", files: Paths(testFiles), kind: ErrAccessDenied,
 			want: []string{"access denied for model org/tiny-ddpm-unet", "check that the token in HF_TOKEN"}},
 		{name: "unknown model", id: "org/missing", token: testToken, files: Paths(testFiles), kind: ErrNotFound,
-			want: []string{"model org/missing (revision main) not found on " + hub.srv.URL}},
+			want: []string{"model org/missing (revision main) not found on " + hub.URL}},
 		{name: "unknown revision", id: testID, token: testToken, rev: "v9", files: Paths(testFiles), kind: ErrNotFound,
-			want: []string{"model org/tiny-ddpm-unet (revision v9) not found on " + hub.srv.URL}},
+			want: []string{"model org/tiny-ddpm-unet (revision v9) not found on " + hub.URL}},
 		{name: "unknown revision in the reference", id: testID + "@v9", token: testToken, files: Paths(testFiles), kind: ErrNotFound,
-			want: []string{"model org/tiny-ddpm-unet (revision v9) not found on " + hub.srv.URL}},
+			want: []string{"model org/tiny-ddpm-unet (revision v9) not found on " + hub.URL}},
 		{name: "unlisted file", id: testID, token: testToken, files: Paths{"unet/nope.json"}, kind: ErrNotFound,
-			want: []string{"model org/tiny-ddpm-unet (revision main) on " + hub.srv.URL + ": file unet/nope.json not found (the model has config.json, " + lfsFile}},
+			want: []string{"model org/tiny-ddpm-unet (revision main) on " + hub.URL + ": file unet/nope.json not found (the model has config.json, " + lfsFile}},
 		{name: "file 404", id: testID, token: testToken, files: Paths{"nope.json"}, hideSiblings: true, kind: ErrNotFound,
-			want: []string{"file nope.json not found in model org/tiny-ddpm-unet (revision main) on " + hub.srv.URL}},
+			want: []string{"file nope.json not found in model org/tiny-ddpm-unet (revision main) on " + hub.URL}},
 		{name: "no weights", id: testID, token: testToken, files: Match("*.json"), kind: ErrNotFound},
 		{name: "unlisted model", id: testID, token: testToken, files: Diffusers(), hideSiblings: true, kind: ErrNotFound,
 			want: []string{"the hub did not list the model's files", "hub.Paths"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hub.mu.Lock()
-			hub.hideSiblings = tc.hideSiblings
-			hub.mu.Unlock()
-			opts := Options{CacheDir: cache, Endpoint: hub.srv.URL, Token: tc.token, Revision: tc.rev}
+			hub.HideListing(tc.hideSiblings, false)
+			opts := Options{CacheDir: cache, Endpoint: hub.URL, Token: tc.token, Revision: tc.rev}
 			_, err := Resolve(tc.id, tc.files, opts)
 			if tc.name == "no weights" { // a selection of configs only is fine
 				if err != nil {
@@ -327,7 +327,7 @@ func TestResolveHTTPErrors(t *testing.T) {
 		})
 	}
 	if got := cacheFiles(t, cache); slices.ContainsFunc(got, func(p string) bool {
-		return strings.Contains(p, "/blobs/") && !strings.HasSuffix(p, "/") && !strings.Contains(p, "blobs/"+hub.etag(smallFile))
+		return strings.Contains(p, "/blobs/") && !strings.HasSuffix(p, "/") && !strings.Contains(p, "blobs/"+hub.ETag(smallFile))
 	}) {
 		t.Errorf("failed requests left blobs: %v", got)
 	}
@@ -337,14 +337,14 @@ func TestResolveHTTPErrors(t *testing.T) {
 // copy then stands in (as huggingface_hub does), while a partial one is refused.
 func TestResolveNetworkFailure(t *testing.T) {
 	hub := newFakeHub(t, "")
-	endpoint := hub.srv.URL
+	endpoint := hub.URL
 	cache := t.TempDir()
 	opts := Options{CacheDir: cache, Endpoint: endpoint}
 	dir, err := Resolve(testID, Paths(testFiles), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub.close()
+	hub.Close()
 
 	var notice bytes.Buffer
 	opts.Progress = &notice

@@ -67,19 +67,19 @@ func dialer(addrs map[string]string, tlsConfig *tls.Config) *http.Client {
 // sent, and the access error says why and what to do.
 func TestNoTokenOverPlainHTTP(t *testing.T) {
 	hub := newFakeHub(t, testToken)
-	port := hub.srv.Listener.Addr().(*net.TCPAddr).Port
-	endpoint := "http://hub.example:" + itoa(port)
+	_, port, _ := net.SplitHostPort(hub.Addr())
+	endpoint := "http://hub.example:" + port
 	opts := Options{CacheDir: t.TempDir(), Endpoint: endpoint, Token: testToken,
-		HTTPClient: dialer(map[string]string{"hub.example:" + itoa(port): hub.srv.Listener.Addr().String()}, nil)}
+		HTTPClient: dialer(map[string]string{"hub.example:" + port: hub.Addr()}, nil)}
 	_, err := Resolve(testID, Paths(testFiles), opts)
 	if !errors.Is(err, ErrAccessDenied) {
 		t.Fatalf("err = %v, want ErrAccessDenied", err)
 	}
 	contains(t, err, "HF_TOKEN was not sent because the endpoint "+endpoint+" is plain http", "use an https endpoint")
-	hubLog, _ := hub.log()
+	hubLog, _ := hub.Requests()
 	for _, s := range hubLog {
-		if s.auth != "" {
-			t.Errorf("request %s %s carried the token over plain http", s.method, s.path)
+		if s.Auth != "" {
+			t.Errorf("request %s %s carried the token over plain http", s.Method, s.Path)
 		}
 	}
 }
@@ -93,19 +93,19 @@ func TestNoTokenAfterDowngrade(t *testing.T) {
 	var plainAuth []string
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		plainAuth = append(plainAuth, r.Header.Get("Authorization"))
-		hub.serveHub(w, r)
+		hub.Serve(w, r)
 	}))
 	defer plain.Close()
 	var tlsAuth []string
 	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tlsAuth = append(tlsAuth, r.Header.Get("Authorization"))
 		if strings.Contains(r.URL.Path, "/resolve/") {
-			w.Header().Set("X-Linked-Etag", hub.etag(smallFile))
-			w.Header().Set("X-Linked-Size", itoa(len(hub.files("main")[smallFile])))
+			w.Header().Set("X-Linked-Etag", hub.ETag(smallFile))
+			w.Header().Set("X-Linked-Size", itoa(len(hub.Files("main")[smallFile])))
 			http.Redirect(w, r, "http://hub.example"+r.URL.Path, http.StatusFound)
 			return
 		}
-		hub.serveHub(w, r)
+		hub.Serve(w, r)
 	}))
 	defer secure.Close()
 	pool := secure.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
@@ -118,7 +118,7 @@ func TestNoTokenAfterDowngrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkSameFiles(t, dir, pick(hub.files("main"), smallFile))
+	checkSameFiles(t, dir, pick(hub.Files("main"), smallFile))
 	if len(tlsAuth) == 0 || tlsAuth[0] != "Bearer "+testToken {
 		t.Errorf("the https hub got Authorization %q, want the token", tlsAuth)
 	}
@@ -162,16 +162,16 @@ func TestStallTimeout(t *testing.T) {
 func TestHostileHub(t *testing.T) {
 	t.Run("names", func(t *testing.T) {
 		hub := newFakeHub(t, "")
-		hub.override = func(w http.ResponseWriter, r *http.Request) bool {
+		hub.Override(func(w http.ResponseWriter, r *http.Request) bool {
 			if !strings.HasPrefix(r.URL.Path, "/api/") {
 				return false
 			}
 			_, _ = w.Write([]byte(`{"sha":"` + testCommit + `","siblings":[{"rfilename":"../../../escape.json"},{"rfilename":"/etc/passwd"},` +
 				`{"rfilename":"a\\b"},{"rfilename":"x/./y"},{"rfilename":"config.json"},{"rfilename":"config.json"},{"rfilename":"` + lfsFile + `"}]}`))
 			return true
-		}
+		})
 		cache := t.TempDir()
-		dir, err := Resolve(testID, AllFiles, Options{CacheDir: cache, Endpoint: hub.srv.URL})
+		dir, err := Resolve(testID, AllFiles, Options{CacheDir: cache, Endpoint: hub.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,18 +195,18 @@ func TestHostileHub(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hub := newFakeHub(t, "")
-			hub.override = func(w http.ResponseWriter, r *http.Request) bool {
+			hub.Override(func(w http.ResponseWriter, r *http.Request) bool {
 				if r.Method != http.MethodHead || !strings.HasSuffix(r.URL.Path, smallFile) {
 					return false
 				}
-				w.Header().Set("ETag", `"`+hub.etag(smallFile)+`"`)
-				w.Header().Set("Content-Length", itoa(len(hub.files("main")[smallFile])))
+				w.Header().Set("ETag", `"`+hub.ETag(smallFile)+`"`)
+				w.Header().Set("Content-Length", itoa(len(hub.Files("main")[smallFile])))
 				tc.header(w.Header())
 				w.WriteHeader(http.StatusOK)
 				return true
-			}
+			})
 			cache := t.TempDir()
-			_, err := Resolve(testID, Paths(testFiles), Options{CacheDir: cache, Endpoint: hub.srv.URL})
+			_, err := Resolve(testID, Paths(testFiles), Options{CacheDir: cache, Endpoint: hub.URL})
 			contains(t, err, smallFile, tc.want)
 			if got := cacheFiles(t, filepath.Join(cache, "models--org--tiny-ddpm-unet", "snapshots")); len(got) > 1 {
 				t.Errorf("the refused file left %v", got)
@@ -218,7 +218,7 @@ func TestHostileHub(t *testing.T) {
 // TestHugeListing: a file list larger than the bound is refused without reading it all.
 func TestHugeListing(t *testing.T) {
 	hub := newFakeHub(t, "")
-	hub.override = func(w http.ResponseWriter, r *http.Request) bool {
+	hub.Override(func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
 			return false
 		}
@@ -230,15 +230,15 @@ func TestHugeListing(t *testing.T) {
 			}
 		}
 		return true
-	}
-	_, err := Resolve(testID, Paths(testFiles), Options{CacheDir: t.TempDir(), Endpoint: hub.srv.URL})
+	})
+	_, err := Resolve(testID, Paths(testFiles), Options{CacheDir: t.TempDir(), Endpoint: hub.URL})
 	contains(t, err, "larger than 16 MiB")
 }
 
 func TestVerify(t *testing.T) {
 	hub := newFakeHub(t, "")
 	cache := t.TempDir()
-	opts := hub.testOptions(cache)
+	opts := testOptions(hub, cache)
 	dir, err := Resolve(testID, Paths(testFiles), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ func TestVerify(t *testing.T) {
 	c := newRepoCache(cache, testID)
 	damage := func(file string) {
 		t.Helper()
-		p := c.blobPath(hub.etag(file))
+		p := c.blobPath(hub.ETag(file))
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -271,7 +271,7 @@ func TestVerify(t *testing.T) {
 			t.Errorf("verifying a damaged %s offline: err = %v, want ErrCorrupt", file, err)
 		}
 		contains(t, err, file, "did not match their hash and were removed", "offline mode forbids downloads")
-		if exists(c.blobPath(hub.etag(file))) || exists(c.snapshotPath(testCommit, file)) {
+		if exists(c.blobPath(hub.ETag(file))) || exists(c.snapshotPath(testCommit, file)) {
 			t.Errorf("the damaged %s was kept", file)
 		}
 	}
@@ -281,18 +281,18 @@ func TestVerify(t *testing.T) {
 	damage(lfsFile)
 	online := opts
 	online.Verify = true
-	before := len(fetched(hub, 0))
+	before := len(hub.Fetched(0))
 	if got, err := Resolve(testID, Paths(testFiles), online); err != nil || got != dir {
 		t.Fatalf("online verification = %s, %v", got, err)
 	}
-	checkSameFiles(t, dir, hub.files("main"))
-	if got := fetched(hub, before); len(got) != 1 || got[0] != lfsFile {
+	checkSameFiles(t, dir, hub.Files("main"))
+	if got := hub.Fetched(before); len(got) != 1 || got[0] != lfsFile {
 		t.Errorf("online verification fetched %v, want the damaged file again", got)
 	}
 
 	// A file whose hash nobody gives cannot be verified: it says so.
 	cache2 := t.TempDir()
-	snap := writeUnnamedCache(t, cache2, hub.files("main"))
+	snap := writeUnnamedCache(t, cache2, hub.Files("main"))
 	_, err = Resolve(testID, Paths(testFiles), Options{CacheDir: cache2, Offline: true, Verify: true})
 	contains(t, err, "cannot verify file", "no hash is known", snap)
 }
