@@ -90,19 +90,20 @@ func (components diffusersFiles) Select(listed []string) ([]string, error) {
 	if listed == nil {
 		return nil, errNoList
 	}
-	byFolder := map[string][]string{} // top-level folder ("" for the root) → its direct files
+	byFolder := map[string][]string{} // top-level folder ("" for the root) → the paths of its direct files
 	for _, f := range listed {
-		dir, name := "", f
-		if i := strings.LastIndexByte(f, '/'); i >= 0 {
-			dir, name = f[:i], f[i+1:]
+		if validateRelPath("file name", f) != nil || strings.Count(f, "/") > 1 {
+			continue // not storable, or nested deeper than a component folder
 		}
-		if strings.Contains(dir, "/") {
-			continue // nested deeper than one folder: not part of a diffusers layout
+		dir, _, nested := strings.Cut(f, "/")
+		if !nested {
+			dir = ""
 		}
-		byFolder[dir] = append(byFolder[dir], name)
+		byFolder[dir] = append(byFolder[dir], f)
 	}
+	pipeline := slices.Contains(byFolder[""], "model_index.json")
 	folders := []string(components)
-	if len(folders) == 0 && slices.Contains(byFolder[""], "model_index.json") {
+	if len(folders) == 0 && pipeline {
 		for dir := range byFolder {
 			if dir != "" {
 				folders = append(folders, dir)
@@ -110,30 +111,20 @@ func (components diffusersFiles) Select(listed []string) ([]string, error) {
 		}
 		slices.Sort(folders)
 	}
-	var out []string
-	take := func(dir string, names []string) {
-		for _, n := range names {
-			if dir != "" {
-				n = dir + "/" + n
-			}
-			out = append(out, n)
-		}
-	}
-	take("", configFiles(byFolder[""]))
-	pipeline := slices.Contains(byFolder[""], "model_index.json")
+	out := configFiles(byFolder[""])
 	used := false
 	if pipeline {
 		for _, dir := range folders {
-			if names, ok := byFolder[dir]; ok && dir != "" {
-				weights := weightFiles(names)
-				take(dir, configFiles(names))
-				take(dir, weights)
+			if files, ok := byFolder[dir]; ok && dir != "" {
+				weights := weightFiles(files)
+				out = append(out, configFiles(files)...)
+				out = append(out, weights...)
 				used = used || len(weights) > 0
 			}
 		}
 	}
 	if !used {
-		take("", weightFiles(byFolder[""]))
+		out = append(out, weightFiles(byFolder[""])...)
 	}
 	if !slices.ContainsFunc(out, func(f string) bool { return weightGroup(f) >= 0 }) {
 		where := "at its root"
@@ -143,7 +134,7 @@ func (components diffusersFiles) Select(listed []string) ([]string, error) {
 		return nil, newError(ErrNotFound, "no weights (.safetensors or PyTorch .bin) %s (the model has %s)", where, summarize(listed, 12))
 	}
 	slices.Sort(out)
-	return out, nil
+	return slices.Compact(out), nil // a component named twice is taken once
 }
 
 // configFiles returns the configuration and tokenizer files among names.

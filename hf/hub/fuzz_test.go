@@ -81,9 +81,13 @@ func checkListing(t *testing.T, l *listing) {
 
 // escapesNot reports whether name, joined under a snapshot folder, stays inside it.
 func escapesNot(name string) bool {
-	base := filepath.Join("cache", "snapshots", testCommit)
-	rel, err := filepath.Rel(base, filepath.Join(base, filepath.FromSlash(name)))
-	return err == nil && rel != "." && !strings.HasPrefix(rel, "..")
+	return inside(filepath.Join("cache", "snapshots", testCommit), name)
+}
+
+// inside reports whether base joined with the "/"-separated rel is a path strictly under base.
+func inside(base, rel string) bool {
+	r, err := filepath.Rel(base, filepath.Join(base, filepath.FromSlash(rel)))
+	return err == nil && r != "." && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
 }
 
 func FuzzParseRef(f *testing.F) {
@@ -157,8 +161,7 @@ func FuzzParseModelRef(f *testing.F) {
 		if id+"@"+rev != ref {
 			t.Fatalf("%q split as %q @ %q", ref, id, rev)
 		}
-		refs := filepath.Join("cache", repoFolderName(id), "refs")
-		if rel, err := filepath.Rel(refs, filepath.Join(refs, filepath.FromSlash(rev))); err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		if !inside(filepath.Join("cache", repoFolderName(id), "refs"), rev) {
 			t.Fatalf("revision %q escapes refs/", rev)
 		}
 	})

@@ -246,7 +246,7 @@ func parseContentRange(s string) (first, total int64, err error) {
 	if tot != "*" {
 		total, err3 = strconv.ParseInt(tot, 10, 64)
 	}
-	if err1 != nil || err2 != nil || err3 != nil || first < 0 || last < first || (total >= 0 && last >= total) {
+	if err1 != nil || err2 != nil || err3 != nil || first < 0 || last < first || (tot != "*" && (total < 0 || last >= total)) {
 		return 0, 0, fmt.Errorf("malformed Content-Range %.80q", s)
 	}
 	return first, total, nil

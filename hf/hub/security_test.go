@@ -314,3 +314,10 @@ func writeUnnamedCache(t *testing.T, cache string, files map[string][]byte) stri
 	}
 	return c.snapshotDir(testCommit)
 }
+
+func TestBadEndpoint(t *testing.T) {
+	for _, ep := range []string{"ftp://hub.example", "huggingface.co", "https://user:pw@hub.example", "http://"} {
+		_, err := Resolve(testID, Paths(testFiles), Options{CacheDir: t.TempDir(), Endpoint: ep})
+		contains(t, err, "(HF_ENDPOINT) is not an http(s) URL such as https://huggingface.co")
+	}
+}
