@@ -73,18 +73,37 @@ func KnownModelNames() []string {
 }
 
 // LoadModel opens a model by name: a registered (embedded) name, a local diffusers folder, or a HuggingFace
-// model id (resolved offline-first through the standard cache, see package hub). Diffusers pipelines
-// (model_index.json with a unet/ subfolder) are accepted too.
+// model id, optionally with a revision ("org/name@revision"), resolved offline-first through the standard
+// cache with the environment's settings (see package hub). Diffusers pipelines (model_index.json with a
+// unet/ subfolder) are accepted too.
 func LoadModel(nameOrPath string) (Denoiser, error) {
+	return LoadModelWith(nameOrPath, hub.OptionsFromEnv())
+}
+
+// modelFiles are the files of a hub model that a Denoiser needs: the UNet's config and weights and the
+// scheduler's config, at the root or in a pipeline's unet/ and scheduler/ (never other weight formats, nor
+// README images).
+var modelFiles = hub.Diffusers("unet", "scheduler")
+
+// LoadModelWith is LoadModel with explicit hub options (revision, offline mode, verification of the cached
+// files, progress output). A revision applies to HuggingFace model ids only.
+func LoadModelWith(nameOrPath string, opts hub.Options) (Denoiser, error) {
+	_, isLocal := registered[nameOrPath]
+	if st, err := os.Stat(nameOrPath); err == nil && st.IsDir() {
+		isLocal = true
+	}
+	if isLocal && opts.Revision != "" {
+		return nil, fmt.Errorf("model %s is built in or a local folder: a revision (%s) applies only to HuggingFace model ids", nameOrPath, opts.Revision)
+	}
 	if open, ok := registered[nameOrPath]; ok {
 		return open()
 	}
 	dir := nameOrPath
-	if st, err := os.Stat(nameOrPath); err != nil || !st.IsDir() {
-		if hub.ValidateModelID(nameOrPath) != nil {
-			return nil, fmt.Errorf("model %q is neither a known model name (%v), a directory, nor a HuggingFace model id", nameOrPath, KnownModelNames())
+	if !isLocal {
+		if _, _, err := hub.ParseModelRef(nameOrPath); err != nil {
+			return nil, fmt.Errorf("model %q is neither a known model name (%v), a directory, nor a HuggingFace model id (org/name or org/name@revision): %v", nameOrPath, KnownModelNames(), err)
 		}
-		d, err := hub.Resolve(nameOrPath, nil, hub.OptionsFromEnv())
+		d, err := hub.Resolve(nameOrPath, modelFiles, opts)
 		if err != nil {
 			return nil, fmt.Errorf("loading model %s (not a built-in model %v nor a local folder, so tried the HuggingFace hub): %w", nameOrPath, KnownModelNames(), err)
 		}

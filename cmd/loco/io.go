@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/locoedit/locoedit/hf/hub"
 	"github.com/locoedit/locoedit/hf/safetensors"
 	"github.com/locoedit/locoedit/loco"
 )
@@ -20,10 +21,15 @@ type commonFlags struct {
 	out   string
 	force bool
 	quiet bool
+
+	revision string // hub revision of a HuggingFace --model
+	verify   bool   // re-hash its cached files
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, needIn bool) {
-	fs.StringVar(&c.model, "model", "fashion-molrg-32", "model: embedded name, diffusers folder, or HuggingFace id")
+	fs.StringVar(&c.model, "model", "fashion-molrg-32", "model: embedded name, diffusers folder, or HuggingFace id (org/name, or org/name@revision)")
+	fs.StringVar(&c.revision, "revision", "", "revision of a HuggingFace --model: branch, tag, refs/pr/N or commit (default main)")
+	fs.BoolVar(&c.verify, "verify", false, "re-hash the cached files of a HuggingFace --model against the hub's hashes; a damaged one is fetched again")
 	if needIn {
 		fs.StringVar(&c.in, "in", "", "input safetensors file")
 	}
@@ -57,7 +63,12 @@ func checkWritable(path string, force bool) error {
 }
 
 func (c *commonFlags) pipeline() (*loco.Pipeline, error) {
-	m, err := loco.LoadModel(c.model)
+	opts := hub.OptionsFromEnv()
+	opts.Revision, opts.Verify = c.revision, c.verify
+	if c.quiet {
+		opts.Progress = nil
+	}
+	m, err := loco.LoadModelWith(c.model, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -9,15 +9,19 @@ import (
 
 // Errors that the errors returned by this package match with errors.Is.
 var (
-	// ErrNotInCache is matched when offline and the requested files are not in the cache.
-	ErrNotInCache = errors.New("not in the cache while offline")
+	// ErrNotInCache is matched when the requested files are not (all) in the cache and the hub
+	// cannot be asked: offline, or unreachable.
+	ErrNotInCache = errors.New("not in the cache")
 
 	// ErrAccessDenied is matched when the hub refused the request (HTTP 401 or 403).
 	ErrAccessDenied = errors.New("access denied")
 
-	// ErrNotFound is matched when the model, revision or file does not exist (HTTP 404), or when a
-	// file is missing from a local model directory.
+	// ErrNotFound is matched when the model, revision or file does not exist (HTTP 404, or not in
+	// the model's file list), or when a file is missing from a local model directory.
 	ErrNotFound = errors.New("not found")
+
+	// ErrCorrupt is matched when a file's content does not match the hash or size the hub gives.
+	ErrCorrupt = errors.New("corrupt file")
 )
 
 // hubError carries a complete message and matches one of the sentinel errors.
@@ -37,7 +41,8 @@ func newError(kind error, format string, args ...any) error {
 type request struct {
 	id, revision, endpoint string
 	file                   string // "" for the revision API
-	withToken              bool
+	withToken              bool   // a token was sent
+	tokenWithheld          bool   // a token is set but the endpoint is plain http, so it was not sent
 }
 
 // statusError turns a failed HTTP answer into an error that says what is wrong and what to do.
@@ -45,10 +50,13 @@ func (q request) statusError(resp *http.Response) error {
 	code := resp.Header.Get("X-Error-Code")
 	detail := ""
 	if m := strings.TrimSpace(resp.Header.Get("X-Error-Message")); m != "" {
-		detail = " (the hub says: " + m + ")"
+		detail = fmt.Sprintf(" (the hub says: %.300s)", m)
 	}
 	tokenHint := "set HF_TOKEN (or $HF_HOME/token) to a token that can read it"
-	if q.withToken {
+	switch {
+	case q.tokenWithheld:
+		tokenHint = fmt.Sprintf("the token in HF_TOKEN was not sent because the endpoint %s is plain http on another machine: use an https endpoint (HF_ENDPOINT)", q.endpoint)
+	case q.withToken:
 		tokenHint = "check that the token in HF_TOKEN (or $HF_HOME/token) is valid and can read it"
 	}
 	switch {
@@ -72,7 +80,11 @@ func (q request) statusError(resp *http.Response) error {
 	return fmt.Errorf("hub %s answered %q for %s of model %s (revision %s)%s", q.endpoint, resp.Status, what, q.id, q.revision, detail)
 }
 
-// networkError wraps a failed connection.
+// networkError wraps a failed or stalled connection.
 func (q request) networkError(err error) error {
-	return fmt.Errorf("reaching %s for model %s: %w (to use only the local cache, set HF_HUB_OFFLINE=1)", q.endpoint, q.id, err)
+	what := "the file list"
+	if q.file != "" {
+		what = "file " + q.file
+	}
+	return fmt.Errorf("reaching %s for %s of model %s: %w: check the network connection and HF_ENDPOINT", q.endpoint, what, q.id, err)
 }

@@ -15,7 +15,7 @@ import (
 func TestGoHuggingfaceInterop(t *testing.T) {
 	hub := newFakeHub(t, testToken)
 	cache := t.TempDir()
-	repo := ghub.New(testID).WithCacheDir(cache).WithEndpoint(hub.srv.URL).WithAuth(testToken).WithProgressBar(false)
+	repo := ghub.New(testID).WithCacheDir(cache).WithEndpoint(hub.URL).WithAuth(testToken).WithProgressBar(false)
 	repo.Verbosity = 0
 	// One file per call: DownloadFiles with several files has a data race in v0.3.1.
 	var paths []string
@@ -29,23 +29,23 @@ func TestGoHuggingfaceInterop(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(cache, "models--org--tiny-ddpm-unet", "refs", "main")); err == nil {
 		t.Log("go-huggingface now writes refs/main")
 	}
-	dir, err := Resolve(testID, testFiles, Options{CacheDir: cache, Offline: true})
+	dir, err := Resolve(testID, Paths(testFiles), Options{CacheDir: cache, Offline: true})
 	if err != nil {
 		t.Fatalf("offline Resolve of go-huggingface's cache: %v", err)
 	}
 	if want := filepath.Dir(paths[0]); dir != want {
 		t.Errorf("Resolve = %s, want go-huggingface's snapshot %s", dir, want)
 	}
-	checkSameFiles(t, dir, hub.files)
+	checkSameFiles(t, dir, hub.Files("main"))
 
 	// The other way round: a cache written here, read by go-huggingface with the hub gone.
 	cache2 := t.TempDir()
-	if _, err := Resolve(testID, testFiles, hub.testOptions(cache2)); err != nil {
+	if _, err := Resolve(testID, Paths(testFiles), testOptions(hub, cache2)); err != nil {
 		t.Fatal(err)
 	}
-	hub.close()
+	hub.Close()
 	var names []string
-	for name, err := range ghub.New(testID).WithCacheDir(cache2).WithEndpoint(hub.srv.URL).IterFileNames() {
+	for name, err := range ghub.New(testID).WithCacheDir(cache2).WithEndpoint(hub.URL).IterFileNames() {
 		if err != nil {
 			t.Fatalf("go-huggingface listing our cache offline: %v", err)
 		}
