@@ -1,0 +1,116 @@
+package guided
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/locoedit/locoedit/hf/diffusers"
+	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/hf/torch"
+)
+
+// New builds the model for cfg with weights from src, by their state-dict names. Every weight must be present
+// with the shape the config implies, and no tensor may be left over.
+func New(cfg *Config, src diffusers.TensorSource) (*UNetModel, error) {
+	specs, err := cfg.ParamSpecs()
+	if err != nil {
+		return nil, err
+	}
+	ctx, err := diffusers.LoadParams(specs, src, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &UNetModel{Config: cfg, ctx: ctx}, nil
+}
+
+// NewRandom builds the model for cfg with random weights (tests, benchmarks).
+func NewRandom(cfg *Config, seed uint64) (*UNetModel, error) {
+	specs, err := cfg.ParamSpecs()
+	if err != nil {
+		return nil, err
+	}
+	return &UNetModel{Config: cfg, ctx: diffusers.RandomParams(specs, seed)}, nil
+}
+
+// weightExts are the file names weights are found under in a model folder.
+var weightExts = []string{".pt", ".pth", ".bin", ".ckpt", ".safetensors"}
+
+// OpenWeights opens a weights file by its content: a PyTorch checkpoint (zip or legacy format, read by
+// hf/torch: nothing in it is executed) or safetensors. Close the returned closer when done.
+func OpenWeights(path string) (diffusers.TensorSource, io.Closer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening weights: %w", err)
+	}
+	head := make([]byte, 4)
+	_, err = io.ReadFull(f, head)
+	f.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: too short for a weights file: %w", path, err)
+	}
+	if bytes.Equal(head, []byte("PK\x03\x04")) || head[0] == 0x80 {
+		c, err := torch.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c, nil
+	}
+	s, err := safetensors.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s is neither a PyTorch checkpoint nor safetensors: %w", path, err)
+	}
+	return s, s, nil
+}
+
+// LoadFile builds the model for cfg from a weights file (see OpenWeights).
+func LoadFile(cfg *Config, path string) (*UNetModel, error) {
+	src, closer, err := OpenWeights(path)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	m, err := New(cfg, src)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s as %s: %w", path, ClassName, err)
+	}
+	return m, nil
+}
+
+// FindWeights returns the one weights file of a model folder (*.pt, *.pth, *.bin, *.ckpt or *.safetensors).
+func FindWeights(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, e := range entries {
+		if !e.IsDir() && slices.Contains(weightExts, strings.ToLower(filepath.Ext(e.Name()))) {
+			found = append(found, e.Name())
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("%s has no weights file (%s)", dir, strings.Join(weightExts, ", "))
+	case 1:
+		return filepath.Join(dir, found[0]), nil
+	}
+	return "", fmt.Errorf("%s has %d weights files (%s): keep one", dir, len(found), strings.Join(found, ", "))
+}
+
+// Load reads a model folder: config.json and its one weights file.
+func Load(dir string) (*UNetModel, error) {
+	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, err
+	}
+	path, err := FindWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	return LoadFile(cfg, path)
+}
