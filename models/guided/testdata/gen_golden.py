@@ -22,6 +22,8 @@
 #   p2/jvp_eps, p2/vjp_eps, p2/jvp_x0, p2/vjp_x0 [1,3,32,32]: J·v and Jᵀ·u of ε and x̂0 at sample 0
 #       (torch.autograd.functional.jvp / vjp)
 #   newattn/x [1,3,16,16], newattn/t [1], newattn/eps [1,3,16,16]
+# p2-256-state-dict.txt  the state-dict names and shapes of the P2-256 architecture (the weight contract of
+#             ffhq_p2.pt and the other P2 checkpoints), one "name shape" line per tensor
 # meta.json   configurations, parameter counts and the float32-vs-float64 spread of the reference itself.
 import collections
 import json
@@ -197,6 +199,14 @@ meta = {
     "float32_vs_float64": spread,
     "eps_t_vs_floor_t_maxabs": (out["p2/eps"][:1] - out["p2/eps_t_floor"]).abs().max().item(),
 }
+# The full-size P2 architecture (script_util.create_model with the P2 flags): its state-dict contract.
+from guided_diffusion.script_util import create_model  # noqa: E402
+big = create_model(256, 128, 1, learn_sigma=True, attention_resolutions="16", num_heads=4, num_head_channels=64,
+                   use_scale_shift_norm=True, resblock_updown=True)
+with open(os.path.join(here, "p2-256-state-dict.txt"), "w") as f:
+    for k, w in big.state_dict().items():
+        f.write("%s %s\n" % (k, ",".join(str(d) for d in w.shape)))
+meta["params"]["p2-256"] = sum(p.numel() for p in big.parameters())
 with open(os.path.join(here, "meta.json"), "w") as f:
     json.dump(meta, f, indent=1)
 print(json.dumps(meta["params"]), json.dumps(spread), meta["eps_t_vs_floor_t_maxabs"])
