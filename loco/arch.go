@@ -2,60 +2,49 @@ package loco
 
 import (
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
 // presets maps architecture names to loaders of weight files that carry no config.json.
 var presets = map[string]func(weights string) (Denoiser, error){}
 
-// RegisterPreset makes LoadModelWith read a bare weights file (a PyTorch .pt state dict as its authors
+// RegisterPreset makes LoadModelArch read a bare weights file (a PyTorch .pt state dict as its authors
 // distribute it, or safetensors) as the named architecture, e.g. "p2-256". Packages of model families call it
 // from init.
 func RegisterPreset(arch string, load func(weights string) (Denoiser, error)) { presets[arch] = load }
 
 // PresetNames lists the registered architecture presets, sorted.
 func PresetNames() []string {
-	names := make([]string, 0, len(presets))
-	for n := range presets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(presets))
 }
 
-// LoadOptions are the settings of LoadModelWith.
-type LoadOptions struct {
-	// Arch names the architecture preset of a weights file without config.json (see RegisterPreset); empty
-	// for anything LoadModel reads (names, folders with config.json, HuggingFace ids).
-	Arch string
+// IsWeightsFile reports whether nameOrPath is a local file rather than a model name, folder or hub id: a
+// weights file, which LoadModelArch reads.
+func IsWeightsFile(nameOrPath string) bool {
+	st, err := os.Stat(nameOrPath)
+	return err == nil && !st.IsDir()
 }
 
-// LoadModelWith is LoadModel with options: with Arch set, nameOrPath is a local weights file read as that
-// architecture.
-func LoadModelWith(nameOrPath string, opts LoadOptions) (Denoiser, error) {
+// LoadModelArch reads a local weights file without config.json as the named architecture preset (see
+// RegisterPreset): LoadModelArch("ffhq_p2.pt", "p2-256").
+func LoadModelArch(weights, arch string) (Denoiser, error) {
 	known := strings.Join(PresetNames(), ", ")
-	st, statErr := os.Stat(nameOrPath)
-	if opts.Arch == "" {
-		if statErr == nil && !st.IsDir() {
-			return nil, fmt.Errorf("model %s is a weights file without config.json: give its architecture (--arch, one of: %s) or use a folder with config.json", nameOrPath, known)
-		}
-		return LoadModel(nameOrPath)
+	if arch == "" {
+		return nil, fmt.Errorf("model %s is a weights file without config.json: give its architecture (--arch, one of: %s) or use a folder with config.json", weights, known)
 	}
-	load, ok := presets[opts.Arch]
+	load, ok := presets[arch]
 	if !ok {
-		return nil, fmt.Errorf("unknown architecture %q (known: %s)", opts.Arch, known)
+		return nil, fmt.Errorf("unknown architecture %q (known: %s)", arch, known)
 	}
-	if statErr != nil {
-		return nil, fmt.Errorf("architecture %s needs a local weights file: %w", opts.Arch, statErr)
+	st, err := os.Stat(weights)
+	if err != nil {
+		return nil, fmt.Errorf("architecture %s needs a local weights file: %w", arch, err)
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a folder: with an architecture (%s), give the weights file itself", nameOrPath, opts.Arch)
+		return nil, fmt.Errorf("%s is a folder: with an architecture (%s), give the weights file itself", weights, arch)
 	}
-	m, err := load(nameOrPath)
-	if err != nil {
-		return nil, fmt.Errorf("loading %s as %s: %w", nameOrPath, opts.Arch, err)
-	}
-	return m, nil
+	return load(weights)
 }

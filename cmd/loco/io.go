@@ -17,6 +17,7 @@ import (
 // commonFlags are shared by the commands that run a model.
 type commonFlags struct {
 	model string
+	arch  string
 	in    string
 	out   string
 	force bool
@@ -27,9 +28,10 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, needIn bool) {
-	fs.StringVar(&c.model, "model", "fashion-molrg-32", "model: embedded name, diffusers folder, or HuggingFace id (org/name, or org/name@revision)")
+	fs.StringVar(&c.model, "model", "fashion-molrg-32", "model: embedded name, model folder (config.json), HuggingFace id (org/name, or org/name@revision), or a weights file with --arch")
 	fs.StringVar(&c.revision, "revision", "", "revision of a HuggingFace --model: branch, tag, refs/pr/N or commit (default main)")
 	fs.BoolVar(&c.verify, "verify", false, "re-hash the cached files of a HuggingFace --model against the hub's hashes; a damaged one is fetched again")
+	fs.StringVar(&c.arch, "arch", "", "architecture of a --model weights file without config.json (e.g. p2-256 for ffhq_p2.pt)")
 	if needIn {
 		fs.StringVar(&c.in, "in", "", "input safetensors file")
 	}
@@ -63,16 +65,24 @@ func checkWritable(path string, force bool) error {
 }
 
 func (c *commonFlags) pipeline() (*loco.Pipeline, error) {
+	m, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	return loco.NewPipeline(m)
+}
+
+// load opens --model: a weights file as its --arch, anything else through the hub options.
+func (c *commonFlags) load() (loco.Denoiser, error) {
+	if c.arch != "" || loco.IsWeightsFile(c.model) {
+		return loco.LoadModelArch(c.model, c.arch)
+	}
 	opts := hub.OptionsFromEnv()
 	opts.Revision, opts.Verify = c.revision, c.verify
 	if c.quiet {
 		opts.Progress = nil
 	}
-	m, err := loco.LoadModelWith(c.model, opts)
-	if err != nil {
-		return nil, err
-	}
-	return loco.NewPipeline(m)
+	return loco.LoadModelWith(c.model, opts)
 }
 
 // inputs is an opened input file.

@@ -10,9 +10,11 @@
 //	loco edit      image + mask → edit strip (inversion, direction, editing end to end)
 //	loco apply     a saved direction (or several, composed) → another image or timestep
 //	loco fit       refit the embedded Fashion-MNIST mixture of low-rank Gaussians
+//	loco convert   a PyTorch checkpoint (.pt) → safetensors with the same tensor names
 //
-// Models: --model takes an embedded name (fashion-molrg-32), a local diffusers folder, or a HuggingFace model id
-// (resolved offline-first through the standard cache). The backend comes from GOMLX_BACKEND (default: the
+// Models: --model takes an embedded name (fashion-molrg-32), a local model folder (diffusers, or guided-diffusion with
+// config.json), a HuggingFace model id (resolved offline-first through the standard cache), or a weights file
+// with its architecture (--model ffhq_p2.pt --arch p2-256). The backend comes from GOMLX_BACKEND (default: the
 // pure-Go backend; xla:cuda on a GPU).
 package main
 
@@ -22,7 +24,8 @@ import (
 	"sort"
 	"strings"
 
-	_ "github.com/locoedit/locoedit/models/molrg" // embedded models
+	_ "github.com/locoedit/locoedit/models/guided" // guided-diffusion UNets (P2 checkpoints)
+	_ "github.com/locoedit/locoedit/models/molrg"  // embedded models
 )
 
 type command struct {

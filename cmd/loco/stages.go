@@ -13,7 +13,7 @@ import (
 
 func init() {
 	register("eps", "noise prediction ε and x̂0: IN x [B,C,H,W], t [1]|[B] → OUT eps, x0", runEps)
-	register("jvp", "exact Jacobian products: IN x, t, v and/or u → OUT jvp_x0 (J·v), vjp_x0 (Jᵀ·u), jvp_eps", runJVP)
+	register("jvp", "exact Jacobian products: IN x, t, v and/or u → OUT jvp_x0 (J·v), vjp_x0 (Jᵀ·u), jvp_eps, vjp_eps", runJVP)
 	register("invert", "DDIM inversion: IN x0 → OUT xT", runInvert)
 	register("sample", "DDIM sampling: IN x → OUT x, over grid indices [--from-index, --to-index)", runSample)
 	register("direction", "edit direction (Algorithm 1): IN x, t, mask [C,H,W] → OUT vT_modify, s_modify, vT_null, s_null, direction", runDirection)
@@ -134,7 +134,11 @@ func runJVP(args []string) error {
 				if err != nil {
 					return err
 				}
-				first = append(first, a...)
+				e, err := p.VJP(loco.OutputEps, xi, ti, vi, nil)
+				if err != nil {
+					return err
+				}
+				first, second = append(first, a...), append(second, e...)
 			}
 		}
 		if name == "v" {
@@ -142,6 +146,7 @@ func runJVP(args []string) error {
 			out.images("jvp_eps", second, b, p.SampleShape())
 		} else {
 			out.images("vjp_x0", first, b, p.SampleShape())
+			out.images("vjp_eps", second, b, p.SampleShape())
 		}
 	}
 	return out.write(c.out, map[string]string{"model": p.Model.Name()})

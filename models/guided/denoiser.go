@@ -1,6 +1,7 @@
 package guided
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -65,7 +66,7 @@ func RegisterPreset(name string, cfg *Config) error {
 		}
 		m, err := LoadFile(c, weights)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("architecture %s: %w", name, err)
 		}
 		return NewDenoiser(m, filepath.Clean(weights))
 	})
