@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -31,5 +32,18 @@ func TestVJPEpsAdjoint(t *testing.T) {
 		if math.Abs(a-b) > 1e-4*math.Abs(a) {
 			t.Errorf("%s: ⟨u, J·v⟩ = %.6g but ⟨Jᵀ·u, v⟩ = %.6g", c.name, a, b)
 		}
+	}
+}
+
+func TestLPIPSCommandErrors(t *testing.T) {
+	t.Setenv("LOCO_LPIPS_WEIGHTS", "")
+	if err := runLPIPS([]string{"testimages/fashion-0.png"}); err == nil || !strings.Contains(err.Error(), "reference image and at least one") {
+		t.Errorf("one image: error %v", err)
+	}
+	if err := runLPIPS([]string{"testimages/fashion-0.png", "testimages/fashion-1.png"}); err == nil || !strings.Contains(err.Error(), "--lpips-weights") {
+		t.Errorf("no weights: error %v, want one mentioning --lpips-weights", err)
+	}
+	if err := runLPIPS([]string{"--lpips-weights", t.TempDir(), "testimages/fashion-0.png", "testimages/fashion-1.png"}); err == nil || !strings.Contains(err.Error(), "alexnet") {
+		t.Errorf("empty weights folder: error %v, want one naming the AlexNet file", err)
 	}
 }

@@ -3,6 +3,7 @@ package figures
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/locoedit/locoedit/loco"
@@ -41,6 +42,9 @@ type Scores struct {
 	// MSEInside and MSEOutside are the masked MSE between each edit and the unedited decoding, inside and
 	// outside the mask (outside = leakage).
 	MSEInside, MSEOutside float64
+	// LPIPS is the mean LPIPS between the original image and each edit, when LPIPS weights are available
+	// (metrics.LPIPSAvailable), else NaN.
+	LPIPS float64
 	// Locality is the mean share of the change's energy inside the mask.
 	Locality float64
 	// Transfer is the mean transfer score: image i's direction applied to image i+1, compared with image
@@ -72,11 +76,12 @@ func (s *Session) Table1(images []Target, mask *imageio.Mask, methods []Method) 
 	if s.Progress {
 		bar = nbutil.Progress(len(methods)*len(images), "method × image")
 	}
+	withLPIPS := metrics.LPIPSAvailable()
 	out := make([]Scores, len(methods))
 	for mi, m := range methods {
 		sc := Scores{Method: m.Name, Images: len(images)}
 		outs := make([]*Outcome, len(images))
-		var ssim, ssimEdit, ssimRec, mseIn, mseOut, local, transfer []float64
+		var ssim, ssimEdit, ssimRec, mseIn, mseOut, local, transfer, lp []float64
 		var learn, transferTime time.Duration
 		for i, img := range images {
 			spec := m.Spec
@@ -110,6 +115,13 @@ func (s *Session) Table1(images []Target, mask *imageio.Mask, methods []Method) 
 					return nil, err
 				}
 				ssim, mseIn, mseOut, local = append(ssim, v), append(mseIn, a), append(mseOut, b), append(local, o.Locality[j])
+				if withLPIPS {
+					d, err := metrics.LPIPS(img.Image, o.Images[j], s.C, s.H, s.W)
+					if err != nil {
+						return nil, err
+					}
+					lp = append(lp, d)
+				}
 			}
 			if bar != nil {
 				_ = bar.Add(1)
@@ -141,7 +153,7 @@ func (s *Session) Table1(images []Target, mask *imageio.Mask, methods []Method) 
 		n := time.Duration(len(images))
 		timed := time.Duration(min(len(images), MaxTimedTransfers))
 		sc.SSIM, sc.SSIMEdit, sc.SSIMReconstruction, sc.MSEInside, sc.MSEOutside = mean(ssim), mean(ssimEdit), mean(ssimRec), mean(mseIn), mean(mseOut)
-		sc.Locality, sc.Transfer = mean(local), mean(transfer)
+		sc.Locality, sc.Transfer, sc.LPIPS = mean(local), mean(transfer), mean(lp)
 		sc.LearnTime, sc.TransferTime = learn/n, transferTime/timed
 		out[mi] = sc
 	}
@@ -188,8 +200,7 @@ var (
 )
 
 // Table1Markdown writes the scores as a Markdown table with the paper's Table 1 numbers for LOCO and ∂ε/∂x
-// beside them. lpipsNote is what to write in the LPIPS row for our methods (e.g. the error of
-// metrics.LPIPS).
+// beside them. lpipsNote is what to write in the LPIPS row for methods without an LPIPS score (no weights).
 func Table1Markdown(scores []Scores, lpipsNote string) string {
 	header := []string{"metric"}
 	for _, sc := range scores {
@@ -211,7 +222,12 @@ func Table1Markdown(scores []Scores, lpipsNote string) string {
 	row("SSIM(x0, edit) ↑", "ssim", func(s Scores) string { return F3(s.SSIM) })
 	row("SSIM(unedited decoding, edit) ↑", "", func(s Scores) string { return F3(s.SSIMEdit) })
 	row("SSIM(x0, unedited decoding)", "", func(s Scores) string { return F3(s.SSIMReconstruction) })
-	row("LPIPS ↓", "lpips", func(Scores) string { return lpipsNote })
+	row("LPIPS ↓", "lpips", func(s Scores) string {
+		if math.IsNaN(s.LPIPS) {
+			return lpipsNote
+		}
+		return F3(s.LPIPS)
+	})
 	row("local edit success rate ↑ (human raters)", "success", func(Scores) string { return "—" })
 	row("locality ↑ (share of the change inside the mask)", "", func(s Scores) string { return "**" + F3(s.Locality) + "**" })
 	row("masked MSE inside the mask", "", func(s Scores) string { return Sci(s.MSEInside) })

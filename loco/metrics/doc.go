@@ -1,5 +1,6 @@
 // Package metrics holds the image metrics of the LOCO-Edit evaluation (spec §7.1): SSIM, PSNR, MSE, masked
-// MSE, and two measures of an edit's locality and transferability. LPIPS is not available (see LPIPS).
+// MSE, LPIPS (on user-supplied weights, see LPIPS), and two measures of an edit's locality and
+// transferability.
 //
 // All functions take flattened float32 images (C×H×W, or N×C×H×W, row-major) and compute in float64. Masks
 // are []bool in the same order; a mask shorter than the images is repeated over the leading axes, so one

@@ -1,23 +1,30 @@
 package metrics
 
 import (
-	"errors"
 	"math"
+
+	"github.com/locoedit/locoedit/models/lpips"
 )
 
-// ErrLPIPSUnavailable is returned by LPIPS.
-var ErrLPIPSUnavailable = errors.New("metrics: LPIPS is not available: it needs the ImageNet-trained AlexNet " +
-	"weights (torchvision's alexnet-owt-7be5be79.pth) and the LPIPS v0.1 linear-layer weights " +
-	"(lpips/weights/v0.1/alex.pth from github.com/richzhang/PerceptualSimilarity, the `lpips` Python package), " +
-	"which this project does not ship, and the AlexNet+LPIPS network is not implemented here; " +
-	"compute LPIPS with the `lpips` Python package (net='alex', inputs in [−1, 1]) on the saved PNGs, or use SSIM")
+// ErrLPIPSUnavailable is returned by LPIPS when no weights are configured. Its message names the two weight
+// files and how to point at them.
+var ErrLPIPSUnavailable = lpips.ErrNoWeights
 
-// LPIPS would return the learned perceptual distance (Zhang et al. 2018, AlexNet backbone, version 0.1) that
-// the paper reports next to SSIM. It is not implemented: it always returns NaN and ErrLPIPSUnavailable, which
-// names the two weight files a port would need. (For such a port: LPIPS shifts and scales the [−1, 1]
-// input per channel, takes the five ReLU outputs of AlexNet's feature layers, normalises each feature
-// vector to unit length over channels, weights the squared differences per channel with the learned
-// non-negative 1×1 linear layers, averages over space and sums over the five layers.)
+// LPIPS returns the learned perceptual distance (Zhang et al. 2018, AlexNet trunk, version 0.1) between two
+// C×H×W images in [−1, 1] (C = 3, or 1 for greyscale; H, W ≥ 31), the metric the paper reports next to SSIM.
+// It runs the network of package models/lpips on the weights the user supplies (the CLI's --lpips-weights,
+// or $LOCO_LPIPS_WEIGHTS: a folder with torchvision's alexnet-owt-7be5be79.pth and LPIPS's alex.pth), loaded
+// on first use. Without them it returns NaN and an error wrapping ErrLPIPSUnavailable.
 func LPIPS(a, b []float32, c, h, w int) (float64, error) {
-	return math.NaN(), ErrLPIPSUnavailable
+	net, err := lpips.Default()
+	if err != nil {
+		return math.NaN(), err
+	}
+	return net.Distance(a, b, c, h, w)
+}
+
+// LPIPSAvailable reports whether LPIPS weights are configured and load (so LPIPS returns distances).
+func LPIPSAvailable() bool {
+	_, err := lpips.Default()
+	return err == nil
 }

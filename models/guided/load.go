@@ -1,16 +1,13 @@
 package guided
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/locoedit/locoedit/hf/diffusers"
-	"github.com/locoedit/locoedit/hf/safetensors"
 	"github.com/locoedit/locoedit/hf/torch"
 )
 
@@ -40,40 +37,14 @@ func NewRandom(cfg *Config, seed uint64) (*UNetModel, error) {
 // weightExts are the file names weights are found under in a model folder.
 var weightExts = []string{".pt", ".pth", ".bin", ".ckpt", ".safetensors"}
 
-// OpenWeights opens a weights file by its content: a PyTorch checkpoint (zip or legacy format, read by
-// hf/torch: nothing in it is executed) or safetensors. Close the returned closer when done.
-func OpenWeights(path string) (diffusers.TensorSource, io.Closer, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening weights: %w", err)
-	}
-	head := make([]byte, 4)
-	_, err = io.ReadFull(f, head)
-	f.Close()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: too short for a weights file: %w", path, err)
-	}
-	if bytes.Equal(head, []byte("PK\x03\x04")) || head[0] == 0x80 {
-		c, err := torch.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, c, nil
-	}
-	s, err := safetensors.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s is neither a PyTorch checkpoint nor safetensors: %w", path, err)
-	}
-	return s, s, nil
-}
-
-// LoadFile builds the model for cfg from a weights file (see OpenWeights).
+// LoadFile builds the model for cfg from a weights file: a PyTorch checkpoint (read by hf/torch: nothing in
+// it is executed) or safetensors.
 func LoadFile(cfg *Config, path string) (*UNetModel, error) {
-	src, closer, err := OpenWeights(path)
+	src, err := torch.OpenWeights(path)
 	if err != nil {
 		return nil, err
 	}
-	defer closer.Close()
+	defer src.Close()
 	m, err := New(cfg, src)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s as %s: %w", path, ClassName, err)
