@@ -23,11 +23,12 @@ const (
 	Legacy Format = "legacy"
 )
 
-// maxNesting bounds how deep dicts may nest in a checkpoint, and maxEntries how many entries may be
-// walked while listing its tensors.
+// maxNesting bounds how deep dicts may nest in a checkpoint, maxEntries how many entries may be walked while
+// listing its tensors, and maxNameBytes the total length of their names.
 const (
-	maxNesting = 16
-	maxEntries = 1 << 20
+	maxNesting   = 16
+	maxEntries   = 1 << 20
+	maxNameBytes = 16 << 20
 )
 
 // File is an opened PyTorch checkpoint. Its tensors are read from the file on demand; a File is safe for use
@@ -40,6 +41,8 @@ type File struct {
 	closer  io.Closer
 	names   []string
 	tensors map[string]*tensor
+
+	nameBytes, dataBytes int64 // totals while collecting
 }
 
 // Open reads the structure of the checkpoint at path (zip or legacy format) and checks every tensor against
@@ -112,6 +115,9 @@ func (c *File) collect(v any, prefix string, depth int, entries *int) error {
 			if prefix != "" {
 				name = prefix + "." + name
 			}
+			if c.nameBytes += int64(len(name)); c.nameBytes > maxNameBytes {
+				return fmt.Errorf("the tensor names add up to more than %d MiB: not a state dict", maxNameBytes>>20)
+			}
 			if err := c.collect(x.values[i], name, depth+1, entries); err != nil {
 				return err
 			}
@@ -122,6 +128,11 @@ func (c *File) collect(v any, prefix string, depth int, entries *int) error {
 		}
 		if _, dup := c.tensors[prefix]; dup {
 			return fmt.Errorf("tensor name %q occurs twice", prefix)
+		}
+		// Tied weights name one tensor twice; a view repeated under thousands of names would make reading
+		// them all (loco convert) take far more memory than the file holds.
+		if c.dataBytes += int64(x.numel()) * int64(x.storage.dtype.Size()); c.dataBytes > 2*c.size+16<<20 {
+			return fmt.Errorf("the tensors add up to more than twice the file's %d bytes: one storage is repeated under many names", c.size)
 		}
 		c.tensors[prefix] = x
 		c.names = append(c.names, prefix)

@@ -2,6 +2,7 @@ package torch
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -73,7 +74,16 @@ func hostileFiles() []hostile {
 		tree.op(opPop, opEmptyDict, opMark).str("a").op(opBinGet, byte(i-1)).str("b").op(opBinGet, byte(i-1), opSetItems, opBinPut, byte(i))
 	}
 	tree.op(opStop)
+	// One 4096-element tensor under 100 000 names: 1.6 GB if all were read.
+	var alias pickle
+	alias.op(opProto, 2, opEmptyDict, opMark).str("t0")
+	alias.tensor("k", 4096, 0, []int{4096}, []int{1}).op(opBinPut, 0)
+	for i := 1; i < 100_000; i++ {
+		alias.str(fmt.Sprint("t", i)).op(opBinGet, 0)
+	}
+	alias.op(opSetItems, opStop)
 	return []hostile{
+		{"aliases", legacyFile(alias.Bytes(), map[string][]float32{"k": make([]float32, 4096)}, []string{"k"})},
 		{"memory bomb", legacyFile(lists, nil, nil)},
 		{"quadratic dicts", legacyFile(p.Bytes(), nil, nil)},
 		{"exponential tree", legacyFile(tree.Bytes(), nil, nil)},
