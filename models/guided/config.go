@@ -17,9 +17,9 @@ package guided
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/locoedit/locoedit/loco"
@@ -100,12 +100,7 @@ func Preset(name string) (*Config, error) {
 
 // PresetNames lists the named architectures, sorted.
 func PresetNames() []string {
-	names := make([]string, 0, len(presets))
-	for n := range presets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(presets))
 }
 
 // ReadConfig reads and validates config.json.

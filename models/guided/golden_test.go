@@ -3,7 +3,6 @@ package guided
 import (
 	"math"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/locoedit/locoedit/hf/safetensors"
@@ -15,19 +14,11 @@ import (
 // golden reads one reference tensor.
 func golden(t testing.TB, name string) ([]float32, []int) {
 	t.Helper()
-	f, err := safetensors.ReadFile("testdata/golden.safetensors")
+	d, shape, err := safetensors.ReadFloat32("testdata/golden.safetensors", name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tt, err := f.Tensor(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := tt.Float32()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d, slices.Clone(tt.Shape)
+	return d, shape
 }
 
 func maxAbs(a, b []float32) float64 {

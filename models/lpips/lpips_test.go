@@ -69,15 +69,7 @@ func (m mapSource) Tensor(name string) (*safetensors.Tensor, error) {
 
 func golden(t testing.TB, name string) []float32 {
 	t.Helper()
-	f, err := safetensors.ReadFile("testdata/golden.safetensors")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tt, err := f.Tensor(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := tt.Float32()
+	d, _, err := safetensors.ReadFloat32("testdata/golden.safetensors", name)
 	if err != nil {
 		t.Fatal(err)
 	}

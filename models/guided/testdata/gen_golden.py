@@ -30,7 +30,6 @@ import json
 import math
 import os
 import shutil
-import struct
 import sys
 import types
 import zipfile
@@ -38,6 +37,8 @@ import zipfile
 import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "..", "scripts"))
+from goldens import write_safetensors  # noqa: E402
 sys.path.insert(0, sys.argv[1])
 einops = types.ModuleType("einops")  # unet.py imports einops for code paths the forward pass never runs
 for name in ["rearrange", "reduce", "repeat", "einsum"]:
@@ -112,19 +113,6 @@ def rename_folder(src, dst, folder):
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
         for info in zin.infolist():
             zout.writestr(folder + "/" + info.filename.split("/", 1)[1], zin.read(info.filename))
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        b = t.detach().contiguous().float().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 # The linear schedule as the authors build it: float64 betas and cumprod, then the model dtype (float32).

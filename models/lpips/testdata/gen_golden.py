@@ -17,10 +17,8 @@
 #   per-layer terms of dist. Images in [−1, 1].
 # alex-random.pth: the formula's linear layers saved by torch.save in the legacy format, like LPIPS's alex.pth.
 import collections
-import json
 import math
 import os
-import struct
 import sys
 import types
 
@@ -28,6 +26,8 @@ import numpy as np
 import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "..", "scripts"))
+from goldens import write_safetensors  # noqa: E402
 sys.path.insert(0, sys.argv[1])
 for name, attrs in {"scipy": {}, "scipy.ndimage": {"zoom": None}, "tqdm": {"tqdm": None}}.items():
     m = types.ModuleType(name)  # imported by lpips' trainer, unused here
@@ -93,19 +93,6 @@ with torch.no_grad():
     out["a_wide"], out["b_wide"], out["dist_wide"] = aw, bw, net(aw, bw).flatten()
     ag, bg = images(1, 1, 32, 32), images(1, 1, 32, 32)
     out["a_grey"], out["b_grey"], out["dist_grey"] = ag, bg, net(ag, bg).flatten()
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        raw = t.detach().contiguous().float().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 write_safetensors(os.path.join(here, "golden.safetensors"), out)
