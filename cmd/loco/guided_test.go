@@ -52,15 +52,6 @@ func guidedGolden(t *testing.T, name string, rows int) []float32 {
 	return d
 }
 
-// relDiff is max|a−b| / max|b|.
-func relDiff(a, b []float32) float64 {
-	var s float64
-	for _, v := range b {
-		s = max(s, float64(max(v, -v)))
-	}
-	return maxDiff(a, b) / max(s, 1e-30)
-}
-
 // TestGuidedContract checks the CLI contract on a guided-diffusion folder: loco eps (x, t → eps with 3
 // channels, x0) and loco jvp (x, t, v, u → jvp_eps, vjp_eps, jvp_x0, vjp_x0) against the authors' code.
 func TestGuidedContract(t *testing.T) {

@@ -96,7 +96,7 @@ func Random(specs []Spec, seed uint64) *context.Context {
 		data := make([]float32, spec.Size())
 		std, mean := 0.1, 0.0
 		switch {
-		case spec.Kind == Linear || spec.Kind == Conv:
+		case spec.Kind == Linear || spec.Kind == Conv || spec.Kind == Conv1D:
 			std = 1 / math.Sqrt(float64(spec.Size()/spec.Shape[0]))
 		case spec.Kind == Vector && strings.HasSuffix(spec.Name, ".weight"):
 			mean = 1

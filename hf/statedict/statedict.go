@@ -38,6 +38,8 @@ const (
 	Conv
 	// Embedding tables [rows, dim] keep their layout.
 	Embedding
+	// Conv1D kernels (nn.Conv1d) are [out, in, k] in PyTorch and [k, in, out] here.
+	Conv1D
 )
 
 // Spec describes one weight an architecture expects.
@@ -66,6 +68,8 @@ func (s Spec) LocalShape() []int {
 		return []int{d[1], d[0]}
 	case Conv:
 		return []int{d[2], d[3], d[1], d[0]}
+	case Conv1D:
+		return []int{d[2], d[1], d[0]}
 	}
 	return slices.Clone(d)
 }
@@ -77,6 +81,8 @@ func PyTorchShape(kind Kind, local []int) []int {
 		return []int{local[1], local[0]}
 	case Conv:
 		return []int{local[3], local[2], local[0], local[1]}
+	case Conv1D:
+		return []int{local[2], local[1], local[0]}
 	}
 	return slices.Clone(local)
 }
@@ -185,7 +191,8 @@ func setVariable(ctx *context.Context, spec Spec, data []float32) {
 }
 
 // ConvertLayout moves a weight between PyTorch's layout and the graphs': linear [out,in] ⇄ [in,out], conv
-// [o,i,kh,kw] ⇄ [kh,kw,i,o]; toLocal picks the direction. Vectors and embeddings are returned as they are.
+// [o,i,kh,kw] ⇄ [kh,kw,i,o], 1-D conv [o,i,k] ⇄ [k,i,o]; toLocal picks the direction. Vectors and embeddings
+// are returned as they are.
 func ConvertLayout(spec Spec, data []float32, toLocal bool) []float32 {
 	var o, in, kh, kw int
 	switch spec.Kind {
@@ -193,6 +200,8 @@ func ConvertLayout(spec Spec, data []float32, toLocal bool) []float32 {
 		o, in, kh, kw = spec.Shape[0], spec.Shape[1], 1, 1
 	case Conv:
 		o, in, kh, kw = spec.Shape[0], spec.Shape[1], spec.Shape[2], spec.Shape[3]
+	case Conv1D:
+		o, in, kh, kw = spec.Shape[0], spec.Shape[1], 1, spec.Shape[2]
 	default:
 		return data
 	}

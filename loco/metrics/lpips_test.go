@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/models/lpips"
 )
 
@@ -24,7 +24,7 @@ func TestLPIPSWithWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trunk, err := diffusers.ExportParams(diffusers.RandomParams(specs, 1), specs)
+	trunk, err := statedict.Export(statedict.Random(specs, 1), specs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,18 +7,18 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/locoedit/locoedit/hf/diffusers"
+	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/hf/torch"
 )
 
 // New builds the model for cfg with weights from src, by their state-dict names. Every weight must be present
 // with the shape the config implies, and no tensor may be left over.
-func New(cfg *Config, src diffusers.TensorSource) (*UNetModel, error) {
+func New(cfg *Config, src statedict.Source) (*UNetModel, error) {
 	specs, err := cfg.ParamSpecs()
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := diffusers.LoadParams(specs, src, nil)
+	ctx, err := statedict.Load(specs, src, statedict.LoadOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func NewRandom(cfg *Config, seed uint64) (*UNetModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UNetModel{Config: cfg, ctx: diffusers.RandomParams(specs, seed)}, nil
+	return &UNetModel{Config: cfg, ctx: statedict.Random(specs, seed)}, nil
 }
 
 // weightExts are the file names weights are found under in a model folder.

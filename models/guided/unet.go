@@ -2,14 +2,15 @@ package guided
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/locoedit/locoedit/hf/diffusers"
+	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/mlx"
 )
 
@@ -31,7 +32,7 @@ func (m *UNetModel) Forward(ctx *context.Context, x, t *Node) *Node {
 	if ctx == nil {
 		ctx = m.ctx
 	}
-	return builder{c: m.Config}.forward(diffusers.NewModule(ctx, x.Graph()), x, t)
+	return builder{c: m.Config}.forward(statedict.NewBuilder(ctx, x.Graph()), x, t)
 }
 
 // Eps builds ε(x, t): the first in_channels output channels ([B,C,H,W], shaped like x).
@@ -57,21 +58,21 @@ func (b builder) count(macs int) {
 }
 
 // conv applies the Conv2d module name with a k×k kernel and "same" padding k/2 (stride 2 halves the size).
-func (b builder) conv(m diffusers.Module, name string, x *Node, cin, cout, k, stride int) *Node {
+func (b builder) conv(m statedict.Builder, name string, x *Node, cin, cout, k, stride int) *Node {
 	p := k / 2
 	y := m.Conv2D(name, x, cin, cout, k, stride, [4]int{p, p, p, p})
 	b.count(y.Shape().Size() * cin * k * k)
 	return y
 }
 
-func (b builder) linear(m diffusers.Module, name string, x *Node, in, out int) *Node {
+func (b builder) linear(m statedict.Builder, name string, x *Node, in, out int) *Node {
 	y := m.Linear(name, x, in, out)
 	b.count(y.Shape().Size() * in)
 	return y
 }
 
 // norm is GroupNorm32: 32 groups, ε 1e-5, float32.
-func norm(m diffusers.Module, name string, x *Node) *Node {
+func norm(m statedict.Builder, name string, x *Node) *Node {
 	return m.GroupNorm(name, x, groups, normEps)
 }
 
@@ -109,7 +110,7 @@ func broadcastChannels(v, x *Node) *Node {
 // resBlock is ResBlock: norm, SiLU, (up/downsampling of both paths), conv; the time embedding as a shift, or
 // with use_scale_shift_norm as a scale and shift of the second norm (h = norm(h)·(1+scale) + shift); SiLU,
 // conv; plus the skip path (a 1×1 conv when the channels change).
-func (b builder) resBlock(m diffusers.Module, x, emb *Node, cin, cout int, r resample) *Node {
+func (b builder) resBlock(m statedict.Builder, x, emb *Node, cin, cout int, r resample) *Node {
 	h := r.apply(mlx.SiLU(norm(m, "in_layers.0", x)))
 	x = r.apply(x)
 	h = b.conv(m, "in_layers.2", h, cin, cout, 3, 1)
@@ -134,14 +135,14 @@ func (b builder) resBlock(m diffusers.Module, x, emb *Node, cin, cout int, r res
 
 // attention is AttentionBlock: norm, the qkv 1-D convolution, multi-head attention, proj_out, residual. The
 // qkv rows are [q|k|v] per head in the legacy order, and q rows of all heads, then k, then v in the new order;
-// q and k are both scaled by ch^−¼ (here: q by ch^−½).
-func (b builder) attention(m diffusers.Module, x *Node, heads int) *Node {
+// q and k are both scaled by ch^−¼, which is the usual 1/√ch of the scores.
+func (b builder) attention(m statedict.Builder, x *Node, heads int) *Node {
 	d := x.Shape().Dimensions
 	bs, n, c := d[0], d[1]*d[2], d[3]
 	dh := c / heads
 	h := Reshape(norm(m, "norm", x), bs, n, c)
-	w := Reshape(m.In("qkv").Get("weight", diffusers.Conv1D, 1, c, 3*c), c, 3*c)
-	bias := m.In("qkv").Get("bias", diffusers.Vector, 3*c)
+	w := Reshape(m.In("qkv").Get("weight", statedict.Conv1D, 1, c, 3*c), c, 3*c)
+	bias := m.In("qkv").Get("bias", statedict.Vector, 3*c)
 	// part returns the weight and bias rows of q (0), k (1) or v (2) as [c, c] and [c], heads in order.
 	part := func(i int) (*Node, *Node) {
 		if b.c.UseNewAttentionOrder {
@@ -151,21 +152,19 @@ func (b builder) attention(m diffusers.Module, x *Node, heads int) *Node {
 		return Reshape(Slice(Reshape(w, c, heads, 3, dh), AxisRange(), AxisRange(), AxisElem(i)), c, c),
 			Reshape(Slice(Reshape(bias, heads, 3, dh), AxisRange(), AxisElem(i)), c)
 	}
-	scale := 1 / math.Sqrt(float64(dh))
 	wq, bq := part(0)
-	q := mlx.Dense(h, MulScalar(wq, scale), MulScalar(bq, scale))
 	wk, bk := part(1)
 	wv, bv := part(2)
-	a := diffusers.Attention(q, mlx.Dense(h, wk, bk), mlx.Dense(h, wv, bv), heads)
-	pw := Reshape(m.In("proj_out").Get("weight", diffusers.Conv1D, 1, c, c), c, c)
-	out := mlx.Dense(a, pw, m.In("proj_out").Get("bias", diffusers.Vector, c))
+	a := mlx.Attention(mlx.Dense(h, wq, bq), mlx.Dense(h, wk, bk), mlx.Dense(h, wv, bv), heads, false)
+	pw := Reshape(m.In("proj_out").Get("weight", statedict.Conv1D, 1, c, c), c, c)
+	out := mlx.Dense(a, pw, m.In("proj_out").Get("bias", statedict.Vector, c))
 	b.count(bs * n * c * 4 * c) // qkv and proj_out
 	b.count(bs * 2 * n * n * c) // scores and the weighted sum
 	return Add(x, Reshape(out, d...))
 }
 
 // downsample is Downsample: a stride-2 3×3 conv (conv_resample) or a 2×2 average pool.
-func (b builder) downsample(m diffusers.Module, x *Node, ch int) *Node {
+func (b builder) downsample(m statedict.Builder, x *Node, ch int) *Node {
 	if b.c.ConvResample {
 		return b.conv(m, "op", x, ch, ch, 3, 2)
 	}
@@ -173,7 +172,7 @@ func (b builder) downsample(m diffusers.Module, x *Node, ch int) *Node {
 }
 
 // upsample is Upsample: nearest ×2, then a 3×3 conv (conv_resample).
-func (b builder) upsample(m diffusers.Module, x *Node, ch int) *Node {
+func (b builder) upsample(m statedict.Builder, x *Node, ch int) *Node {
 	x = mlx.UpsampleNearest2x(x)
 	if b.c.ConvResample {
 		return b.conv(m, "conv", x, ch, ch, 3, 1)
@@ -194,7 +193,7 @@ func (c *Config) checkInput(x, t *Node) {
 }
 
 // forward is UNetModel.forward, returning all output channels (NCHW).
-func (b builder) forward(m diffusers.Module, x, t *Node) *Node {
+func (b builder) forward(m statedict.Builder, x, t *Node) *Node {
 	c := b.c
 	c.checkInput(x, t)
 	batch := x.Shape().Dimensions[0]
@@ -280,22 +279,25 @@ func (b builder) mustHeads(ch, numHeads int) int {
 
 // analyse lists the weights the configuration needs (name, kind, PyTorch shape, in the order the forward pass
 // uses them) and counts the forward pass's floating-point operations at image_size, batch 1.
-func (c *Config) analyse() ([]diffusers.ParamSpec, int64, error) {
+func (c *Config) analyse() ([]statedict.Spec, int64, error) {
 	if err := c.Validate(); err != nil {
 		return nil, 0, err
 	}
 	var flops int64
-	specs, err := diffusers.ListParams(ClassName, func(m diffusers.Module, g *Graph) {
-		x := diffusers.InputParameter(g, "x", 1, c.InChannels, c.ImageSize, c.ImageSize)
-		t := diffusers.InputParameter(g, "t", 1)
+	specs, err := statedict.Record(ClassName, func(m statedict.Builder, g *Graph) {
+		x := Parameter(g, "x", shapes.Make(dtypes.Float32, 1, c.InChannels, c.ImageSize, c.ImageSize))
+		t := Parameter(g, "t", shapes.Make(dtypes.Float32, 1))
 		builder{c: c, flops: &flops}.forward(m, x, t)
 	})
-	return specs, flops, err
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing the weights of %s: %w", ClassName, err)
+	}
+	return specs, flops, nil
 }
 
 // ParamSpecs lists every weight the configuration needs, with its state-dict name and PyTorch shape, in the
 // order the forward pass uses them: the weight contract of a checkpoint.
-func (c *Config) ParamSpecs() ([]diffusers.ParamSpec, error) {
+func (c *Config) ParamSpecs() ([]statedict.Spec, error) {
 	specs, _, err := c.analyse()
 	return specs, err
 }
@@ -306,7 +308,7 @@ func (c *Config) NumParams() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return diffusers.CountParams(specs), nil
+	return statedict.NumParams(specs), nil
 }
 
 // ForwardFLOPs counts the floating-point operations of one forward pass of one image_size² sample: two per

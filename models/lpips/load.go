@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/hf/torch"
 )
 
@@ -23,18 +23,10 @@ const (
 	linFile       = "alex.pth"
 )
 
-// merged serves AlexNet's feature weights (not its classifier) and LPIPS's linear layers as one source.
-type merged struct{ trunk, lin diffusers.TensorSource }
+// merged serves AlexNet's weights and LPIPS's linear layers as one source.
+type merged struct{ trunk, lin statedict.Source }
 
-func (m merged) Names() []string {
-	var names []string
-	for _, n := range m.trunk.Names() {
-		if !strings.HasPrefix(n, "classifier.") {
-			names = append(names, n)
-		}
-	}
-	return append(names, m.lin.Names()...)
-}
+func (m merged) Names() []string { return append(m.trunk.Names(), m.lin.Names()...) }
 
 func (m merged) Tensor(name string) (*safetensors.Tensor, error) {
 	if strings.HasPrefix(name, "lin") {

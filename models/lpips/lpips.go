@@ -17,13 +17,16 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/locoedit/locoedit/hf/diffusers"
+	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/mlx"
 )
 
@@ -81,7 +84,7 @@ func maxPool3s2(x *Node) *Node {
 
 // distance builds the LPIPS distance of each pair (a[i], b[i]) of NCHW images in [−1, 1]: [B]. Images with
 // one channel are repeated to three, as LPIPS's scaling layer broadcasts them.
-func distance(m diffusers.Module, a, b *Node) *Node {
+func distance(m statedict.Builder, a, b *Node) *Node {
 	batch := a.Shape().Dimensions[0]
 	x := mlx.NCHWToNHWC(Concatenate([]*Node{a, b}, 0))
 	d := x.Shape().Dimensions
@@ -105,7 +108,7 @@ func distance(m diffusers.Module, a, b *Node) *Node {
 		fa := Slice(f, AxisRange(0, batch))
 		fb := Slice(f, AxisRange(batch, 2*batch))
 		diff := Square(Sub(fa, fb)) // [B,h,w,C]
-		w := Reshape(m.In(fmt.Sprint("lin", i, ".model.1")).Get("weight", diffusers.Conv, 1, 1, c.cout, 1), c.cout, 1)
+		w := Reshape(m.In(fmt.Sprint("lin", i, ".model.1")).Get("weight", statedict.Conv, 1, 1, c.cout, 1), c.cout, 1)
 		layer := DivScalar(ReduceSum(mlx.Dense(diff, w, nil), 1, 2, 3), float64(hd[1]*hd[2])) // spatial mean: [B]
 		if total == nil {
 			total = layer
@@ -124,21 +127,22 @@ func unitNormalise(x *Node) *Node {
 
 // ParamSpecs lists the weights LPIPS needs: AlexNet's features.{0,3,6,8,10}.{weight,bias} (torchvision
 // names) and LPIPS's lin{0…4}.model.1.weight, with their PyTorch shapes.
-func ParamSpecs() ([]diffusers.ParamSpec, error) {
-	return diffusers.ListParams("LPIPS", func(m diffusers.Module, g *Graph) {
-		a := diffusers.InputParameter(g, "a", 1, 3, 64, 64)
+func ParamSpecs() ([]statedict.Spec, error) {
+	return statedict.Record("LPIPS", func(m statedict.Builder, g *Graph) {
+		a := Parameter(g, "a", shapes.Make(dtypes.Float32, 1, 3, 64, 64))
 		distance(m, a, a)
 	})
 }
 
 // New builds LPIPS with AlexNet's weights from trunk (torchvision names; its classifier.* tensors are
 // ignored) and LPIPS's linear layers from lin.
-func New(trunk, lin diffusers.TensorSource) (*Net, error) {
+func New(trunk, lin statedict.Source) (*Net, error) {
 	specs, err := ParamSpecs()
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := diffusers.LoadParams(specs, merged{trunk, lin}, nil)
+	ignoreClassifier := func(name string) bool { return strings.HasPrefix(name, "classifier.") }
+	ctx, err := statedict.Load(specs, merged{trunk, lin}, statedict.LoadOptions{Ignore: ignoreClassifier})
 	if err != nil {
 		return nil, fmt.Errorf("LPIPS weights: %w", err)
 	}
@@ -198,7 +202,7 @@ func (n *Net) executor() (*context.Exec, error) {
 	err = mlx.Call(func() {
 		var e error
 		n.exec, e = context.NewExec(b, n.ctx.Reuse(), func(ctx *context.Context, a, b *Node) *Node {
-			return distance(diffusers.NewModule(ctx, a.Graph()), a, b)
+			return distance(statedict.NewBuilder(ctx, a.Graph()), a, b)
 		})
 		if e != nil {
 			panic(e)

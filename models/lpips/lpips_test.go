@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/hf/torch"
 )
 
@@ -25,7 +25,7 @@ func formulaWeights(t testing.TB) map[string]*safetensors.Tensor {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.SortStableFunc(specs, func(a, b diffusers.ParamSpec) int {
+	slices.SortStableFunc(specs, func(a, b statedict.Spec) int {
 		return strings.Compare(a.Name[:3], b.Name[:3]) // "features…" before "lin…"
 	})
 	out := map[string]*safetensors.Tensor{}
@@ -140,7 +140,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	net := &Net{ctx: diffusers.RandomParams(mustSpecs(t), 1)}
+	net := &Net{ctx: statedict.Random(mustSpecs(t), 1)}
 	img := make([]float32, 3*16*16)
 	if _, err := net.Distance(img, img, 3, 16, 16); err == nil || !strings.Contains(err.Error(), "too small") {
 		t.Errorf("16×16 images: error %v", err)
@@ -168,7 +168,7 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func mustSpecs(t testing.TB) []diffusers.ParamSpec {
+func mustSpecs(t testing.TB) []statedict.Spec {
 	s, err := ParamSpecs()
 	if err != nil {
 		t.Fatal(err)
