@@ -11,14 +11,11 @@ import (
 	"github.com/locoedit/locoedit/hf/torch"
 )
 
-// New builds the model for cfg with weights from src, by their state-dict names. Every weight must be present
-// with the shape the config implies, and no tensor may be left over.
-func New(cfg *Config, src statedict.Source) (*UNetModel, error) {
-	specs, err := cfg.ParamSpecs()
-	if err != nil {
-		return nil, err
-	}
-	ctx, err := statedict.Load(specs, src, statedict.LoadOptions{})
+// New builds the model for cfg with weights from w (statedict.FromSource of a checkpoint, statedict.FromRandom,
+// …), by their state-dict names. Every weight must be present with the shape the config implies, and no
+// tensor may be left over.
+func New(cfg *Config, w statedict.Weights) (*UNetModel, error) {
+	ctx, err := statedict.Build(cfg.ParamSpecs, w)
 	if err != nil {
 		return nil, err
 	}
@@ -26,13 +23,7 @@ func New(cfg *Config, src statedict.Source) (*UNetModel, error) {
 }
 
 // NewRandom builds the model for cfg with random weights (tests, benchmarks).
-func NewRandom(cfg *Config, seed uint64) (*UNetModel, error) {
-	specs, err := cfg.ParamSpecs()
-	if err != nil {
-		return nil, err
-	}
-	return &UNetModel{Config: cfg, ctx: statedict.Random(specs, seed)}, nil
-}
+func NewRandom(cfg *Config, seed uint64) (*UNetModel, error) { return New(cfg, statedict.FromRandom(seed)) }
 
 // weightExts are the file names weights are found under in a model folder.
 var weightExts = []string{".pt", ".pth", ".bin", ".ckpt", ".safetensors"}
@@ -45,7 +36,7 @@ func LoadFile(cfg *Config, path string) (*UNetModel, error) {
 		return nil, err
 	}
 	defer src.Close()
-	m, err := New(cfg, src)
+	m, err := New(cfg, statedict.FromSource(src, statedict.LoadOptions{}))
 	if err != nil {
 		return nil, fmt.Errorf("loading %s as %s: %w", path, ClassName, err)
 	}
