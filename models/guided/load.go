@@ -23,7 +23,9 @@ func New(cfg *Config, w statedict.Weights) (*UNetModel, error) {
 }
 
 // NewRandom builds the model for cfg with random weights (tests, benchmarks).
-func NewRandom(cfg *Config, seed uint64) (*UNetModel, error) { return New(cfg, statedict.FromRandom(seed)) }
+func NewRandom(cfg *Config, seed uint64) (*UNetModel, error) {
+	return New(cfg, statedict.FromRandom(seed))
+}
 
 // weightExts are the file names weights are found under in a model folder.
 var weightExts = []string{".pt", ".pth", ".bin", ".ckpt", ".safetensors"}
