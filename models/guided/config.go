@@ -5,7 +5,7 @@
 // A model is a folder with config.json ({"_class_name": "GuidedDiffusionUNet", …} with the UNetModel
 // constructor arguments under guided-diffusion's names) and one weights file (a PyTorch .pt state dict or
 // safetensors with the same names), or a bare weights file read with a named preset ("p2-256"). The package
-// registers both with loco (LoadModel for folders, LoadModelWith and Arch for files), so every stage of the
+// registers both with loco (LoadModel for folders, LoadModelArch for files), so every stage of the
 // pipeline runs on these models.
 //
 // Like the diffusers architectures in hf/diffusers, the network is composed of small blocks from the config,

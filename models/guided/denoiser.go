@@ -52,7 +52,7 @@ func (d *Denoiser) Predict(ctx *context.Context, x, t *graph.Node) *graph.Node {
 	return d.UNet.Eps(ctx, x, t)
 }
 
-// RegisterPreset makes cfg loadable by name for bare weight files (loco.LoadModelWith with Arch, the CLI's
+// RegisterPreset makes cfg loadable by name for bare weight files (loco.LoadModelArch, the CLI's
 // --arch), beside the built-in presets.
 func RegisterPreset(name string, cfg *Config) error {
 	if err := cfg.Validate(); err != nil {
@@ -74,7 +74,7 @@ func RegisterPreset(name string, cfg *Config) error {
 }
 
 // Folders with config.json {"_class_name": "GuidedDiffusionUNet"} load through loco.LoadModel, and the presets
-// through loco.LoadModelWith.
+// through loco.LoadModelArch.
 func init() {
 	loco.RegisterArchitecture(ClassName, func(dir string) (loco.Denoiser, error) {
 		m, err := Load(dir)
