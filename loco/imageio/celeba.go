@@ -104,7 +104,8 @@ func ClassIndices(classes []string, names ...string) ([]int, error) {
 
 // MaskFromLabelMap returns the 1×h×w mask of the pixels whose label is one of classNames (names from
 // lm.Classes, or CelebAMaskHQClasses when that is nil), resized by nearest neighbour (Mask.Resize) when the
-// label map has another size; h = w = 0 keeps its size.
+// label map has another size; h = w = 0 keeps its size. The label map must have the aspect ratio of h×w: one
+// drawn on a photo of another shape goes through the photo's Framing (Framing.LabelMask).
 func MaskFromLabelMap(lm *LabelMap, h, w int, classNames ...string) (*Mask, error) {
 	if lm == nil {
 		return nil, fmt.Errorf("imageio: nil label map")
@@ -133,10 +134,10 @@ func MaskFromLabelMap(lm *LabelMap, h, w int, classNames ...string) (*Mask, erro
 	for i, l := range lm.Labels {
 		m.In[i] = chosen[l]
 	}
-	if (h == 0 && w == 0) || (h == lm.H && w == lm.W) {
-		return m, nil
+	if f := modelFraming(h, w); f != nil {
+		return f.Mask(m)
 	}
-	return m.Resize(h, w)
+	return m, nil
 }
 
 // CelebAMaskHQ reads the per-class annotation PNGs of CelebAMask-HQ as the dataset ships them:

@@ -6,7 +6,6 @@ import (
 	"image/color"
 	_ "image/jpeg" // CelebA-HQ images are JPEG files.
 	_ "image/png"
-	"os"
 )
 
 // DecodeOption changes how DecodeImage, ReadImage and LoadImage treat their input.
@@ -155,20 +154,6 @@ func decodeRGB(src image.Image) []float32 {
 	return out
 }
 
-// decodeFile opens and decodes an image file (PNG or JPEG).
-func decodeFile(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("imageio: %w", err)
-	}
-	defer f.Close()
-	src, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("imageio: decoding %s (PNG or JPEG expected): %w", path, err)
-	}
-	return src, nil
-}
-
 // ReadImage reads a PNG or JPEG file as an Image with the given number of channels (0 = the file's own);
 // see DecodeImage for the conversion rules.
 func ReadImage(path string, channels int, opts ...DecodeOption) (*Image, error) {
@@ -190,24 +175,36 @@ func ReadPNG(path string) (*Image, error) { return ReadImage(path, 0) }
 // (with the CenterCrop option) a centred crop to the h:w aspect ratio, then Resize (or, with the PILBicubic
 // option, ResizePILBicubic) to h×w.
 func LoadImage(path string, c, h, w int, opts ...DecodeOption) (*Image, error) {
+	img, _, err := LoadImageFramed(path, c, h, w, opts...)
+	return img, err
+}
+
+// LoadImageFramed is LoadImage that also returns the framing it applied, so that a mask or label map drawn on
+// the same picture can be brought to the model's grid the same way (Framing.ReadMask, Framing.LabelMask).
+func LoadImageFramed(path string, c, h, w int, opts ...DecodeOption) (*Image, Framing, error) {
 	if err := checkSize(c, h, w); err != nil {
-		return nil, err
+		return nil, Framing{}, err
 	}
 	img, err := ReadImage(path, c, opts...)
 	if err != nil {
-		return nil, err
+		return nil, Framing{}, err
 	}
-	if img.H*w != img.W*h {
-		if !hasOption(opts, CenterCrop) {
-			return nil, fmt.Errorf("imageio: %s is %d×%d but the model works at %d×%d (another aspect ratio): "+
-				"pass imageio.CenterCrop to crop it, or crop it yourself", path, img.W, img.H, w, h)
-		}
-		img = cropToAspect(img, h, w)
+	f, err := NewFraming(img.H, img.W, h, w, hasOption(opts, CenterCrop))
+	if err != nil {
+		return nil, Framing{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Crop.Dx() != img.W || f.Crop.Dy() != img.H {
+		img = cropImage(img, f.Crop)
 	}
 	if hasOption(opts, PILBicubic) {
-		return ResizePILBicubic(img, h, w)
+		img, err = ResizePILBicubic(img, h, w)
+	} else {
+		img, err = Resize(img, h, w)
 	}
-	return Resize(img, h, w)
+	if err != nil {
+		return nil, Framing{}, err
+	}
+	return img, f, nil
 }
 
 // CenterCropAspect returns the largest centred crop of img with the aspect ratio h:w.
@@ -222,17 +219,16 @@ func CenterCropAspect(img *Image, h, w int) (*Image, error) {
 }
 
 func cropToAspect(img *Image, h, w int) *Image {
-	ch, cw := img.H, img.W
-	if img.H*w > img.W*h { // too tall
-		ch = max(1, img.W*h/w)
-	} else {
-		cw = max(1, img.H*w/h)
-	}
-	y0, x0 := (img.H-ch)/2, (img.W-cw)/2
+	return cropImage(img, centerCrop(img.H, img.W, h, w))
+}
+
+// cropImage returns the part r of img (r lies in img).
+func cropImage(img *Image, r image.Rectangle) *Image {
+	ch, cw := r.Dy(), r.Dx()
 	out := &Image{C: img.C, H: ch, W: cw, Pix: make([]float32, img.C*ch*cw)}
 	for c := 0; c < img.C; c++ {
 		for y := 0; y < ch; y++ {
-			copy(out.Pix[(c*ch+y)*cw:(c*ch+y+1)*cw], img.Pix[(c*img.H+y0+y)*img.W+x0:])
+			copy(out.Pix[(c*ch+y)*cw:(c*ch+y+1)*cw], img.Pix[(c*img.H+r.Min.Y+y)*img.W+r.Min.X:])
 		}
 	}
 	return out

@@ -20,29 +20,56 @@ const (
 
 // MaskFromImage returns the 1×H×W mask of the pixels of src whose colour is not black (any of R, G, B
 // nonzero after alpha premultiplication; for a palette image the palette colour counts, not the index),
-// resized to h×w by nearest neighbour. h = w = 0 keeps the picture's size.
+// resized to h×w by nearest neighbour. h = w = 0 keeps the picture's size. The picture must have the aspect
+// ratio of h×w: a mask drawn on a picture of another shape goes through that picture's Framing instead.
 func MaskFromImage(src image.Image, h, w int) (*Mask, error) {
-	return maskFromImage(src, h, w, MaskNearest)
+	return maskFromImage(src, modelFraming(h, w), MaskNearest)
 }
 
-func maskFromImage(src image.Image, h, w int, how MaskResampling) (*Mask, error) {
+// modelFraming is ModelFraming(h, w), or nil (keep the picture's size) for h = w = 0.
+func modelFraming(h, w int) *Framing {
+	if h == 0 && w == 0 {
+		return nil
+	}
+	f := ModelFraming(h, w)
+	return &f
+}
+
+// maskFromImage reads the mask of src and frames it with f (nil: the picture's own size).
+func maskFromImage(src image.Image, f *Framing, how MaskResampling) (*Mask, error) {
 	if src == nil {
 		return nil, fmt.Errorf("imageio: nil mask image")
 	}
 	b := src.Bounds()
 	sh, sw := b.Dy(), b.Dx()
-	if h == 0 && w == 0 {
-		h, w = sh, sw
-	}
 	if err := checkSize(1, sh, sw); err != nil {
 		return nil, fmt.Errorf("imageio: mask picture: %w", err)
 	}
-	if err := checkSize(1, h, w); err != nil {
-		return nil, fmt.Errorf("imageio: mask size: %w", err)
+	if f == nil {
+		return pictureMask(src), nil
 	}
-	if how == MaskPILBicubicNonzero && (h != sh || w != sw) {
-		return pilMask(src, h, w), nil
+	if err := f.check(); err != nil {
+		return nil, err
 	}
+	r, err := f.region(sh, sw)
+	if err != nil {
+		return nil, fmt.Errorf("imageio: %w", err)
+	}
+	src = subPicture{src, r.Add(b.Min)}
+	if how == MaskPILBicubicNonzero && (r.Dy() != f.H || r.Dx() != f.W) {
+		return pilMask(src, f.H, f.W), nil
+	}
+	m := pictureMask(src)
+	if m.H == f.H && m.W == f.W {
+		return m, nil
+	}
+	return m.Resize(f.H, f.W)
+}
+
+// pictureMask is the mask of the non-black pixels of src, at its own size.
+func pictureMask(src image.Image) *Mask {
+	b := src.Bounds()
+	sh, sw := b.Dy(), b.Dx()
 	m := &Mask{C: 1, H: sh, W: sw, In: make([]bool, sh*sw)}
 	for y := 0; y < sh; y++ {
 		for x := 0; x < sw; x++ {
@@ -50,10 +77,7 @@ func maskFromImage(src image.Image, h, w int, how MaskResampling) (*Mask, error)
 			m.In[y*sw+x] = r|g|bl != 0
 		}
 	}
-	if h == sh && w == sw {
-		return m, nil
-	}
-	return m.Resize(h, w)
+	return m
 }
 
 // pilMask resizes each 8-bit colour plane with Pillow's bicubic arithmetic; inside = any plane nonzero.
@@ -81,7 +105,8 @@ func pilMask(src image.Image, h, w int) *Mask {
 
 // MaskFromPNG reads a mask picture (PNG, or any format ReadImage reads): every pixel that is not black is
 // inside. The result is 1×h×w (it applies to every channel), resized by nearest neighbour when the picture
-// has another size; h = w = 0 keeps the picture's size.
+// has another size; h = w = 0 keeps the picture's size. The picture must have the aspect ratio of h×w (it is
+// never stretched): for a mask drawn on a photo of another shape, use the photo's Framing (LoadImageFramed).
 func MaskFromPNG(path string, h, w int) (*Mask, error) {
 	return ReadMask(path, h, w, MaskNearest)
 }
@@ -92,7 +117,7 @@ func ReadMask(path string, h, w int, how MaskResampling) (*Mask, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := maskFromImage(src, h, w, how)
+	m, err := maskFromImage(src, modelFraming(h, w), how)
 	if err != nil {
 		return nil, fmt.Errorf("reading mask %s: %w", path, err)
 	}
