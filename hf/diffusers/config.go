@@ -9,6 +9,8 @@ package diffusers
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -96,17 +98,20 @@ func ParseUNet2DConfig(data []byte) (*UNet2DConfig, error) {
 	return cfg, nil
 }
 
-// Validate checks that every option is one this package implements; errors name the field and the
-// supported values.
-func (c *UNet2DConfig) Validate() error {
+// checkFields checks that every option is one this package implements and every size is in range; errors
+// name the field and the supported values.
+func (c *UNet2DConfig) checkFields() error {
 	if c.ClassName != "" && c.ClassName != "UNet2DModel" {
 		return fmt.Errorf("config _class_name is %q: only UNet2DModel is supported", c.ClassName)
 	}
-	if c.SampleSize <= 0 {
-		return fmt.Errorf("config sample_size must be positive, got %d", c.SampleSize)
+	if err := inRange("sample_size", c.SampleSize, 1, MaxSampleSize); err != nil {
+		return err
 	}
-	if c.InChannels <= 0 || c.OutChannels <= 0 {
-		return fmt.Errorf("config in_channels/out_channels must be positive, got %d/%d", c.InChannels, c.OutChannels)
+	if err := inRange("in_channels", c.InChannels, 1, MaxChannels); err != nil {
+		return err
+	}
+	if err := inRange("out_channels", c.OutChannels, 1, MaxChannels); err != nil {
+		return err
 	}
 	if c.TimeEmbeddingType != "positional" {
 		return fmt.Errorf("config time_embedding_type %q is not supported (supported: \"positional\")", c.TimeEmbeddingType)
@@ -129,8 +134,8 @@ func (c *UNet2DConfig) Validate() error {
 			return fmt.Errorf("config up_block_types[%d] = %q is not supported (supported: %s)", i, t, strings.Join(supportedUpBlocks, ", "))
 		}
 	}
-	if c.LayersPerBlock <= 0 {
-		return fmt.Errorf("config layers_per_block must be positive, got %d", c.LayersPerBlock)
+	if err := inRange("layers_per_block", c.LayersPerBlock, 1, MaxLayersPerBlock); err != nil {
+		return err
 	}
 	if c.ActFn != "silu" && c.ActFn != "swish" {
 		return fmt.Errorf("config act_fn %q is not supported (supported: \"silu\")", c.ActFn)
@@ -150,19 +155,31 @@ func (c *UNet2DConfig) Validate() error {
 	if c.ClassEmbedType != nil || c.NumClassEmbeds != nil {
 		return fmt.Errorf("config class_embed_type/num_class_embeds: class-conditional UNets are not supported (set them to null)")
 	}
-	if c.NormNumGroups <= 0 {
-		return fmt.Errorf("config norm_num_groups must be positive, got %d", c.NormNumGroups)
+	if err := inRange("norm_num_groups", c.NormNumGroups, 1, MaxChannels); err != nil {
+		return err
+	}
+	if err := checkChannels("block_out_channels", c.BlockOutChannels, c.NormNumGroups); err != nil {
+		return err
 	}
 	for i, ch := range c.BlockOutChannels {
-		if ch%c.NormNumGroups != 0 {
-			return fmt.Errorf("config block_out_channels[%d] = %d is not divisible by norm_num_groups = %d", i, ch, c.NormNumGroups)
-		}
 		if h := c.AttentionHeadDim; h != nil && (*h <= 0 || ch%*h != 0) {
 			return fmt.Errorf("config attention_head_dim %d does not divide block_out_channels[%d] = %d", *h, i, ch)
 		}
 	}
-	if c.AttnNormNumGroups != nil && *c.AttnNormNumGroups <= 0 {
-		return fmt.Errorf("config attn_norm_num_groups must be positive or null, got %d", *c.AttnNormNumGroups)
+	if g := c.AttnNormNumGroups; g != nil && (*g <= 0 || c.BlockOutChannels[n-1]%*g != 0) {
+		return fmt.Errorf("config attn_norm_num_groups = %d must be null or a positive divisor of the mid block's %d channels",
+			*g, c.BlockOutChannels[n-1])
+	}
+	for _, f := range []struct {
+		field string
+		v     float64
+	}{{"norm_eps", c.NormEps}, {"mid_block_scale_factor", c.MidBlockScaleFactor}} {
+		if err := positiveFinite(f.field, f.v); err != nil {
+			return err
+		}
+	}
+	if math.IsNaN(c.FreqShift) || math.IsInf(c.FreqShift, 0) {
+		return fmt.Errorf("config freq_shift = %v must be finite", c.FreqShift)
 	}
 	if c.SampleSize%(1<<(n-1)) != 0 {
 		return fmt.Errorf("config sample_size %d is not divisible by 2^%d (one halving per down block but the last)", c.SampleSize, n-1)
@@ -205,22 +222,31 @@ func ParseSchedulerConfig(data []byte) (*SchedulerConfig, error) {
 	if err := json.Unmarshal(data, cfg); err != nil {
 		return nil, fmt.Errorf("parsing scheduler_config.json: %w", err)
 	}
-	if len(cfg.TrainedBetas) > 0 {
-		return nil, fmt.Errorf("scheduler_config.json trained_betas is not supported (use beta_schedule: %s)", strings.Join(supportedBetaSchedules, ", "))
-	}
-	if !slices.Contains(supportedBetaSchedules, cfg.BetaSchedule) {
-		return nil, fmt.Errorf("scheduler_config.json beta_schedule %q is not supported (supported: %s)", cfg.BetaSchedule, strings.Join(supportedBetaSchedules, ", "))
-	}
-	if !slices.Contains(supportedPredictions, cfg.PredictionType) {
-		return nil, fmt.Errorf("scheduler_config.json prediction_type %q is not supported (supported: %s)", cfg.PredictionType, strings.Join(supportedPredictions, ", "))
-	}
-	if cfg.NumTrainTimesteps <= 0 {
-		return nil, fmt.Errorf("scheduler_config.json num_train_timesteps must be positive, got %d", cfg.NumTrainTimesteps)
-	}
-	if cfg.RescaleBetasZeroSN {
-		return nil, fmt.Errorf("scheduler_config.json rescale_betas_zero_snr is not supported")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	return cfg, nil
+}
+
+// Validate checks that the schedule is one this package implements and its numbers are in range (see
+// CheckBetaSchedule); errors name the field.
+func (c *SchedulerConfig) Validate() error {
+	if len(c.TrainedBetas) > 0 {
+		return fmt.Errorf("scheduler_config.json trained_betas is not supported (use beta_schedule: %s)", strings.Join(supportedBetaSchedules, ", "))
+	}
+	if !slices.Contains(supportedPredictions, c.PredictionType) {
+		return fmt.Errorf("scheduler_config.json prediction_type %q is not supported (supported: %s)", c.PredictionType, strings.Join(supportedPredictions, ", "))
+	}
+	if c.RescaleBetasZeroSN {
+		return fmt.Errorf("scheduler_config.json rescale_betas_zero_snr is not supported")
+	}
+	if err := CheckBetaSchedule(c.BetaSchedule, c.BetaStart, c.BetaEnd, c.NumTrainTimesteps); err != nil {
+		return fmt.Errorf("scheduler_config.json %w", err)
+	}
+	if c.StepsOffset < 0 || c.StepsOffset >= c.NumTrainTimesteps {
+		return fmt.Errorf("scheduler_config.json steps_offset = %d must lie in [0, num_train_timesteps)", c.StepsOffset)
+	}
+	return nil
 }
 
 // ReadSchedulerConfig reads scheduler_config.json.
@@ -231,7 +257,7 @@ func ReadSchedulerConfig(path string) (*SchedulerConfig, error) {
 // readConfig reads a config file with parse; errors name the file.
 func readConfig[C any](path, what string, parse func([]byte) (C, error)) (C, error) {
 	var zero C
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxConfigBytes)
 	if err != nil {
 		return zero, fmt.Errorf("reading %s: %w", what, err)
 	}
@@ -240,4 +266,21 @@ func readConfig[C any](path, what string, parse func([]byte) (C, error)) (C, err
 		return zero, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// readBounded reads a file of at most limit bytes; a larger one is an error that names the size.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a config file", path, limit)
+	}
+	return data, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -44,8 +45,8 @@ func (v PerBlock) at(i int) int {
 	return v[i]
 }
 
-// check reports whether the list has one entry or one per block, all positive.
-func (v PerBlock) check(field string, blocks int) error {
+// check reports whether the list has one entry or one per block, all in [1, hi].
+func (v PerBlock) check(field string, blocks, hi int) error {
 	if len(v) == 0 {
 		return fmt.Errorf("config %s is missing", field)
 	}
@@ -55,6 +56,9 @@ func (v PerBlock) check(field string, blocks int) error {
 	for i, x := range v {
 		if x <= 0 {
 			return fmt.Errorf("config %s[%d] = %d must be positive", field, i, x)
+		}
+		if x > hi {
+			return fmt.Errorf("config %s[%d] = %d is out of range: it must lie in [1, %d]", field, i, x, hi)
 		}
 	}
 	return nil
@@ -173,18 +177,24 @@ func unsupported(field string, value any, supported string) error {
 	return fmt.Errorf("config %s = %v is not supported (supported: %s)", field, value, supported)
 }
 
-// Validate checks that every option is one this package implements and that the sizes fit together; errors
-// name the field and the supported values.
-func (c *UNet2DConditionConfig) Validate() error {
+// checkFields checks that every option is one this package implements, every size is in range and the sizes
+// fit together; errors name the field and the supported values.
+func (c *UNet2DConditionConfig) checkFields() error {
 	if c.ClassName != "" && c.ClassName != "UNet2DConditionModel" {
 		return fmt.Errorf("config _class_name is %q: want UNet2DConditionModel", c.ClassName)
 	}
-	if c.InChannels <= 0 || c.OutChannels <= 0 {
-		return fmt.Errorf("config in_channels/out_channels must be positive, got %d/%d", c.InChannels, c.OutChannels)
+	if err := inRange("in_channels", c.InChannels, 1, MaxChannels); err != nil {
+		return err
+	}
+	if err := inRange("out_channels", c.OutChannels, 1, MaxChannels); err != nil {
+		return err
 	}
 	n := len(c.BlockOutChannels)
 	if n == 0 {
 		return fmt.Errorf("config block_out_channels is empty")
+	}
+	if err := inRange("len(block_out_channels)", n, 1, MaxBlocks); err != nil {
+		return err
 	}
 	if len(c.DownBlockTypes) != n || len(c.UpBlockTypes) != n {
 		return fmt.Errorf("config has %d block_out_channels but %d down_block_types and %d up_block_types: they must match",
@@ -210,13 +220,14 @@ func (c *UNet2DConditionConfig) Validate() error {
 	for _, pb := range []struct {
 		field string
 		v     PerBlock
+		hi    int
 	}{
-		{"layers_per_block", c.LayersPerBlock},
-		{"cross_attention_dim", c.CrossAttentionDim},
-		{"transformer_layers_per_block", c.TransformerLayersPerBlock},
-		{"attention_head_dim", c.AttentionHeadDim},
+		{"layers_per_block", c.LayersPerBlock, MaxLayersPerBlock},
+		{"cross_attention_dim", c.CrossAttentionDim, MaxChannels},
+		{"transformer_layers_per_block", c.TransformerLayersPerBlock, MaxLayersPerBlock},
+		{"attention_head_dim", c.AttentionHeadDim, MaxChannels},
 	} {
-		if err := pb.v.check(pb.field, n); err != nil {
+		if err := pb.v.check(pb.field, n, pb.hi); err != nil {
 			return err
 		}
 	}
@@ -243,11 +254,10 @@ func (c *UNet2DConditionConfig) Validate() error {
 	if c.TimeEmbeddingType != "positional" {
 		return unsupported("time_embedding_type", fmt.Sprintf("%q", c.TimeEmbeddingType), `"positional"`)
 	}
-	if c.TimeEmbeddingDim != nil && *c.TimeEmbeddingDim <= 0 {
-		return fmt.Errorf("config time_embedding_dim must be positive or null, got %d", *c.TimeEmbeddingDim)
-	}
-	if c.TimeCondProjDim != nil && *c.TimeCondProjDim <= 0 {
-		return fmt.Errorf("config time_cond_proj_dim must be positive or null, got %d", *c.TimeCondProjDim)
+	for field, v := range map[string]*int{"time_embedding_dim": c.TimeEmbeddingDim, "time_cond_proj_dim": c.TimeCondProjDim} {
+		if v != nil && (*v <= 0 || *v > MaxChannels) {
+			return fmt.Errorf("config %s = %d must be null or lie in [1, %d]", field, *v, MaxChannels)
+		}
 	}
 	if c.ResnetTimeScaleShift != "" && c.ResnetTimeScaleShift != "default" {
 		return unsupported("resnet_time_scale_shift", fmt.Sprintf("%q", c.ResnetTimeScaleShift), `"default"`)
@@ -273,23 +283,35 @@ func (c *UNet2DConditionConfig) Validate() error {
 	if c.NormNumGroups == nil || *c.NormNumGroups <= 0 {
 		return fmt.Errorf("config norm_num_groups must be a positive number (null is not supported)")
 	}
-	if c.ConvInKernel <= 0 || c.ConvInKernel%2 == 0 || c.ConvOutKernel <= 0 || c.ConvOutKernel%2 == 0 {
-		return fmt.Errorf("config conv_in_kernel/conv_out_kernel must be odd and positive, got %d/%d", c.ConvInKernel, c.ConvOutKernel)
+	if c.ConvInKernel <= 0 || c.ConvInKernel%2 == 0 || c.ConvOutKernel <= 0 || c.ConvOutKernel%2 == 0 ||
+		c.ConvInKernel > MaxKernel || c.ConvOutKernel > MaxKernel {
+		return fmt.Errorf("config conv_in_kernel/conv_out_kernel must be odd and in [1, %d], got %d/%d", MaxKernel, c.ConvInKernel, c.ConvOutKernel)
 	}
 	if c.DownsamplePadding != 0 && c.DownsamplePadding != 1 {
 		return unsupported("downsample_padding", c.DownsamplePadding, "0, 1")
 	}
 	g := *c.NormNumGroups
+	if err := checkChannels("block_out_channels", c.BlockOutChannels, g); err != nil {
+		return err
+	}
 	for i, ch := range c.BlockOutChannels {
-		if ch <= 0 || ch%g != 0 {
-			return fmt.Errorf("config block_out_channels[%d] = %d is not a positive multiple of norm_num_groups = %d", i, ch, g)
-		}
 		if h := c.AttentionHeadDim.at(i); h > ch {
 			return fmt.Errorf("config attention_head_dim[%d] = %d heads: more heads than the block's %d channels", i, h, ch)
 		}
 	}
-	if c.SampleSize < 0 {
-		return fmt.Errorf("config sample_size must be positive, got %d", c.SampleSize)
+	if err := inRange("sample_size", c.SampleSize, 0, MaxSampleSize); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		field string
+		v     float64
+	}{{"norm_eps", c.NormEps}, {"mid_block_scale_factor", c.MidBlockScaleFactor}} {
+		if err := positiveFinite(f.field, f.v); err != nil {
+			return err
+		}
+	}
+	if math.IsNaN(c.FreqShift) || math.IsInf(c.FreqShift, 0) {
+		return fmt.Errorf("config freq_shift = %v must be finite", c.FreqShift)
 	}
 	_, err := c.ContextDim()
 	return err

@@ -201,8 +201,12 @@ func (m *UNet2DModel) headDim(channels int) int {
 }
 
 // ParamSpecs lists every weight the configuration needs, with its diffusers name and PyTorch shape, in the
-// order the forward pass uses them.
+// order the forward pass uses them. The config is validated first (Validate), so nothing is built for a config
+// that is out of range or above the limits.
 func (c *UNet2DConfig) ParamSpecs() ([]ParamSpec, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	m := &UNet2DModel{Config: c}
 	specs, err := statedict.Record("unet_param_specs", func(b statedict.Builder, g *Graph) {
 		x := Parameter(g, "x", shapes.Make(dtypes.Float32, 1, c.InChannels, c.SampleSize, c.SampleSize))

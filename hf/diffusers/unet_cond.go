@@ -168,8 +168,11 @@ func (m *UNet2DConditionModel) forward(p params, x, t, text, cond *Node, taps ma
 }
 
 // ParamSpecs lists every weight the configuration needs, with its diffusers name and PyTorch shape, in the
-// order the forward pass uses them.
+// order the forward pass uses them. The config is validated first (Validate).
 func (c *UNet2DConditionConfig) ParamSpecs() ([]ParamSpec, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	m := &UNet2DConditionModel{Config: c}
 	contextDim, err := c.ContextDim()
 	if err != nil {

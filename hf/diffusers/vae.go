@@ -72,13 +72,18 @@ func ReadAutoencoderKLConfig(path string) (*AutoencoderKLConfig, error) {
 	return readConfig(path, "VAE config", ParseAutoencoderKLConfig)
 }
 
-// Validate checks that every option is one this package implements.
-func (c *AutoencoderKLConfig) Validate() error {
+// checkFields checks that every option is one this package implements and every size is in range.
+func (c *AutoencoderKLConfig) checkFields() error {
 	if c.ClassName != "" && c.ClassName != "AutoencoderKL" {
 		return fmt.Errorf("config _class_name is %q: want AutoencoderKL", c.ClassName)
 	}
-	if c.InChannels <= 0 || c.OutChannels <= 0 || c.LatentChannels <= 0 {
-		return fmt.Errorf("config in_channels/out_channels/latent_channels must be positive, got %d/%d/%d", c.InChannels, c.OutChannels, c.LatentChannels)
+	for _, f := range []struct {
+		field string
+		v     int
+	}{{"in_channels", c.InChannels}, {"out_channels", c.OutChannels}, {"latent_channels", c.LatentChannels}} {
+		if err := inRange(f.field, f.v, 1, MaxChannels); err != nil {
+			return err
+		}
 	}
 	n := len(c.BlockOutChannels)
 	if n == 0 || len(c.DownBlockTypes) != n || len(c.UpBlockTypes) != n {
@@ -98,21 +103,19 @@ func (c *AutoencoderKLConfig) Validate() error {
 	if c.ActFn != "silu" && c.ActFn != "swish" {
 		return unsupported("act_fn", fmt.Sprintf("%q", c.ActFn), `"silu"`)
 	}
-	if c.LayersPerBlock <= 0 {
-		return fmt.Errorf("config layers_per_block must be positive, got %d", c.LayersPerBlock)
+	if err := inRange("layers_per_block", c.LayersPerBlock, 1, MaxLayersPerBlock); err != nil {
+		return err
 	}
-	if c.NormNumGroups <= 0 {
-		return fmt.Errorf("config norm_num_groups must be positive, got %d", c.NormNumGroups)
+	if err := inRange("norm_num_groups", c.NormNumGroups, 1, MaxChannels); err != nil {
+		return err
 	}
-	for i, ch := range c.BlockOutChannels {
-		if ch <= 0 || ch%c.NormNumGroups != 0 {
-			return fmt.Errorf("config block_out_channels[%d] = %d is not a positive multiple of norm_num_groups = %d", i, ch, c.NormNumGroups)
-		}
+	if err := checkChannels("block_out_channels", c.BlockOutChannels, c.NormNumGroups); err != nil {
+		return err
 	}
-	if c.ScalingFactor <= 0 {
-		return fmt.Errorf("config scaling_factor must be positive, got %g", c.ScalingFactor)
+	if err := inRange("sample_size", c.SampleSize, 1, MaxSampleSize); err != nil {
+		return err
 	}
-	return nil
+	return positiveFinite("scaling_factor", c.ScalingFactor)
 }
 
 // DownFactor is the ratio of image to latent size: 2^(levels−1).
@@ -233,8 +236,11 @@ func upDecoderBlock(p params, x *Node, cin, cout, layers int, addUpsample bool, 
 }
 
 // ParamSpecs lists every weight the configuration needs (encoder, quant convs, decoder), with its diffusers
-// name and PyTorch shape.
+// name and PyTorch shape. The config is validated first (Validate).
 func (c *AutoencoderKLConfig) ParamSpecs() ([]ParamSpec, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	m := &AutoencoderKL{Config: c}
 	f := c.DownFactor()
 	specs, err := statedict.Record("vae_param_specs", func(b statedict.Builder, g *Graph) {
