@@ -34,6 +34,9 @@ func (d DType) Size() int {
 // Valid reports whether d is one of the dtypes this package supports.
 func (d DType) Valid() bool { return d.Size() > 0 }
 
+// IsFloat reports whether d is a floating-point dtype (F32, F16, BF16, F64): the dtypes of model weights.
+func (d DType) IsFloat() bool { return d == F32 || d == F16 || d == BF16 || d == F64 }
+
 // String returns the dtype's name as written in safetensors headers.
 func (d DType) String() string { return string(d) }
 

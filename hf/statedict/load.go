@@ -30,8 +30,8 @@ type LoadOptions struct {
 	Ignore func(name string) bool
 }
 
-// Load reads the weights specs lists from src into a new context, converting every dtype safetensors knows to
-// float32. Every weight must be present (under its name or an alias) with the shape the spec gives, and no
+// Load reads the weights specs lists from src into a new context, converting every floating-point dtype to
+// float32 (an integer or boolean weight is an error). Every weight must be present (under its name or an alias) with the shape the spec gives, and no
 // tensor may be left over: a missing or extra tensor means the configuration and the weights disagree, and
 // the error says which tensor and how.
 func Load(specs []Spec, src Source, opts LoadOptions) (*context.Context, error) {
@@ -62,6 +62,10 @@ func Load(specs []Spec, src Source, opts LoadOptions) (*context.Context, error) 
 		}
 		if !slices.Equal(t.Shape, spec.Shape) {
 			return nil, fmt.Errorf("weight %q has shape %v, but config.json implies %v", name, t.Shape, spec.Shape)
+		}
+		if !t.DType.IsFloat() {
+			return nil, fmt.Errorf("weight %q is a %s (integer) tensor: weights must be floating point (F32, F16, BF16 or F64); "+
+				"the file is not a float checkpoint (quantised checkpoints are not supported): use the model's float weights", name, t.DType)
 		}
 		data, err := t.Float32()
 		if err != nil {

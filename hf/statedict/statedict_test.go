@@ -1,12 +1,16 @@
 package statedict
 
 import (
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/locoedit/locoedit/hf/safetensors"
 )
 
 // TestLayoutConversion checks the element mapping of the PyTorch → local layouts directly: conv kernels
@@ -62,5 +66,39 @@ func TestLayoutConversion(t *testing.T) {
 		if back := ConvertLayout(spec, local, false); !slices.Equal(back, data) {
 			t.Errorf("%s: ConvertLayout(…, false) does not invert setVariable", spec.Name)
 		}
+	}
+}
+
+// mapSource is a Source over tensors held in memory.
+type mapSource map[string]*safetensors.Tensor
+
+func (m mapSource) Names() []string { return slices.Sorted(maps.Keys(m)) }
+
+func (m mapSource) Tensor(name string) (*safetensors.Tensor, error) { return m[name], nil }
+
+// Integer weights are refused with the tensor, its dtype and the fix named; half-precision ones are converted.
+func TestLoadRefusesIntegerWeights(t *testing.T) {
+	specs := []Spec{{Name: "conv.weight", Kind: Vector, Shape: []int{2}}}
+	ints := mapSource{"conv.weight": {DType: safetensors.I32, Shape: []int{2}, Data: []byte{1, 0, 0, 0, 2, 0, 0, 0}}}
+	_, err := Load(specs, ints, LoadOptions{})
+	for _, want := range []string{`"conv.weight"`, "I32", "floating point", "float weights"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("integer weight: error %v does not mention %q", err, want)
+		}
+	}
+	for _, dt := range []safetensors.DType{safetensors.U8, safetensors.BOOL, safetensors.I64} {
+		src := mapSource{"conv.weight": {DType: dt, Shape: []int{2}, Data: make([]byte, 2*dt.Size())}}
+		if _, err := Load(specs, src, LoadOptions{}); err == nil {
+			t.Errorf("%s weight accepted", dt)
+		}
+	}
+	half := mapSource{"conv.weight": {DType: safetensors.BF16, Shape: []int{2}, Data: []byte{0x80, 0x3f, 0x00, 0x40}}}
+	ctx, err := Load(specs, half, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := ctx.GetVariableByScopeAndName(ScopeAndName("conv.weight")).Value()
+	if got := tensors.MustCopyFlatData[float32](v); !slices.Equal(got, []float32{1, 2}) {
+		t.Errorf("BF16 weight loaded as %v, want [1 2]", got)
 	}
 }
