@@ -257,7 +257,7 @@ func ReadSchedulerConfig(path string) (*SchedulerConfig, error) {
 // readConfig reads a config file with parse; errors name the file.
 func readConfig[C any](path, what string, parse func([]byte) (C, error)) (C, error) {
 	var zero C
-	data, err := readBounded(path, MaxConfigBytes)
+	data, err := readBounded(path)
 	if err != nil {
 		return zero, fmt.Errorf("reading %s: %w", what, err)
 	}
@@ -268,19 +268,25 @@ func readConfig[C any](path, what string, parse func([]byte) (C, error)) (C, err
 	return cfg, nil
 }
 
-// readBounded reads a file of at most limit bytes; a larger one is an error that names the size.
-func readBounded(path string, limit int64) ([]byte, error) {
+// readBounded reads a config file of at most MaxConfigBytes.
+func readBounded(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	return ReadConfigData(f, path)
+}
+
+// ReadConfigData reads a config file's content from r, refusing more than MaxConfigBytes (a config file is a
+// few kB; a larger one is a mistake or hostile); name names the file in errors.
+func ReadConfigData(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxConfigBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a config file", path, limit)
+	if len(data) > MaxConfigBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a config file", name, MaxConfigBytes)
 	}
 	return data, nil
 }

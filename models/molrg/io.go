@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/hf/safetensors"
 )
 
@@ -70,17 +71,13 @@ func ReadParams(dir string) (*Params, error) {
 
 // readParamsFS reads a model folder from a file system (the embedded one or a directory).
 func readParamsFS(fsys fs.FS, dir string) (*Params, error) {
-	raw, err := fs.ReadFile(fsys, pathJoin(dir, ConfigFile))
+	raw, err := readConfig(fsys, pathJoin(dir, ConfigFile))
 	if err != nil {
 		return nil, err
 	}
-	var cfg Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", ConfigFile, err)
-	}
-	if cfg.ClassName != ClassName {
-		return nil, fmt.Errorf("%s names class %q, not %q: this folder is not a MoLRG model", ConfigFile, cfg.ClassName, ClassName)
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		return nil, err
 	}
 	data, err := fs.ReadFile(fsys, pathJoin(dir, WeightsFile))
 	if err != nil {
@@ -101,9 +98,12 @@ func readParamsFS(fsys fs.FS, dir string) (*Params, error) {
 		if !slices.Equal(t.Shape, shape) {
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, the config needs %v", WeightsFile, name, t.Shape, shape)
 		}
+		if !t.DType.IsFloat() {
+			return nil, fmt.Errorf("%s: tensor %q is %s: MoLRG parameters must be floating point (F32, F16, BF16 or F64)", WeightsFile, name, t.DType)
+		}
 		return t.Float32()
 	}
-	p := &Params{Config: cfg}
+	p := &Params{Config: *cfg}
 	means, err := get(tensorMeans, k, c, h, w)
 	if err != nil {
 		return nil, err
@@ -127,6 +127,31 @@ func readParamsFS(fsys fs.FS, dir string) (*Params, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// ParseConfig parses and validates a MoLRG config.json (see Config.Validate); errors name the file.
+func ParseConfig(data []byte) (*Config, error) {
+	var cfg Config
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", ConfigFile, err)
+	}
+	if cfg.ClassName != ClassName {
+		return nil, fmt.Errorf("%s names class %q, not %q: this folder is not a MoLRG model", ConfigFile, cfg.ClassName, ClassName)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", ConfigFile, err)
+	}
+	return &cfg, nil
+}
+
+// readConfig reads the config file of a model folder (at most diffusers.MaxConfigBytes).
+func readConfig(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return diffusers.ReadConfigData(f, name)
 }
 
 // split cuts flat into n rows of length m.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -140,10 +141,21 @@ func defaultConfig(c, h, w, k, rank int) Config {
 	}
 }
 
-// Validate checks that the parameters are consistent and usable: shapes, positive priors summing to 1,
-// non-negative variances, orthonormal bases (to float32 accuracy), and a schedule loco knows.
-func (p *Params) Validate() error {
-	c := p.Config
+// Bounds on what a MoLRG config.json may declare, checked before anything is allocated. Together they bound the
+// weights to MaxValues float32 values (8 GB).
+const (
+	// MaxDim bounds d = C·H·W.
+	MaxDim = 1 << 24
+	// MaxClasses bounds num_classes.
+	MaxClasses = 1 << 16
+	// MaxValues bounds K·(R+1)·d, the number of values of the means and bases.
+	MaxValues = 1 << 31
+)
+
+// Validate checks the config alone: the class and prediction type, positive sizes within MaxDim, 1 ≤ K ≤
+// MaxClasses, 0 ≤ R ≤ d, the per-class lists, the weights' size within MaxValues and a schedule loco knows with
+// bounded numbers (diffusers.CheckBetaSchedule). Errors name the field and the fix.
+func (c *Config) Validate() error {
 	if c.ClassName != ClassName {
 		return fmt.Errorf("config _class_name is %q, want %q", c.ClassName, ClassName)
 	}
@@ -151,21 +163,50 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("config prediction_type is %q: a MoLRG predicts %q", c.PredictionType, "sample")
 	}
 	if c.InChannels < 1 || c.SampleSize.H < 1 || c.SampleSize.W < 1 {
-		return fmt.Errorf("sample shape [%d %d %d] must be positive", c.InChannels, c.SampleSize.H, c.SampleSize.W)
+		return fmt.Errorf("config sample shape [%d %d %d] (in_channels, sample_size) must be positive", c.InChannels, c.SampleSize.H, c.SampleSize.W)
 	}
-	d, k := p.Dim(), c.NumClasses
-	if k < 1 {
-		return fmt.Errorf("num_classes is %d, it must be at least 1", k)
+	d := int64(c.InChannels) * int64(c.SampleSize.H)
+	if d > MaxDim || d*int64(c.SampleSize.W) > MaxDim {
+		return fmt.Errorf("config sample shape [%d %d %d] (in_channels, sample_size) has more than %d values: not a MoLRG image size",
+			c.InChannels, c.SampleSize.H, c.SampleSize.W, MaxDim)
 	}
-	if c.Rank < 0 || c.Rank > d {
-		return fmt.Errorf("rank %d must lie in [0, d = %d]", c.Rank, d)
+	d *= int64(c.SampleSize.W)
+	k := c.NumClasses
+	if k < 1 || k > MaxClasses {
+		return fmt.Errorf("config num_classes = %d is out of range: it must lie in [1, %d]", k, MaxClasses)
+	}
+	if c.Rank < 0 || int64(c.Rank) > d {
+		return fmt.Errorf("config rank = %d must lie in [0, d = %d]", c.Rank, d)
+	}
+	if v := int64(k) * (int64(c.Rank) + 1) * d; v > MaxValues {
+		return fmt.Errorf("config num_classes %d, rank %d and sample shape [%d %d %d] need %d values of weights, above the limit of %d (8 GB): "+
+			"lower the rank or the number of classes", k, c.Rank, c.InChannels, c.SampleSize.H, c.SampleSize.W, v, int64(MaxValues))
 	}
 	if len(c.Ranks) > 0 && len(c.Ranks) != k {
-		return fmt.Errorf("ranks has %d entries for %d classes", len(c.Ranks), k)
+		return fmt.Errorf("config ranks has %d entries for %d classes: give one per class, or none", len(c.Ranks), k)
+	}
+	for j, r := range c.Ranks {
+		if r < 0 || r > c.Rank {
+			return fmt.Errorf("config ranks[%d] = %d must lie in [0, rank = %d]", j, r, c.Rank)
+		}
 	}
 	if len(c.ClassNames) > 0 && len(c.ClassNames) != k {
-		return fmt.Errorf("class_names has %d entries for %d classes", len(c.ClassNames), k)
+		return fmt.Errorf("config class_names has %d entries for %d classes: give one per class, or none", len(c.ClassNames), k)
 	}
+	if err := diffusers.CheckBetaSchedule(c.BetaSchedule, c.BetaStart, c.BetaEnd, c.NumTrainTimesteps); err != nil {
+		return fmt.Errorf("config %w", err)
+	}
+	return nil
+}
+
+// Validate checks that the parameters are consistent and usable: the config (Config.Validate), shapes,
+// positive priors summing to 1, non-negative variances and orthonormal bases (to float32 accuracy).
+func (p *Params) Validate() error {
+	c := p.Config
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	d, k := p.Dim(), c.NumClasses
 	if len(p.Means) != k || len(p.Bases) != k || len(p.Variances) != k || len(p.ResidualVariances) != k || len(p.Priors) != k {
 		return fmt.Errorf("parameters hold %d means, %d bases, %d variance rows, %d residual variances and %d priors; the config has %d classes",
 			len(p.Means), len(p.Bases), len(p.Variances), len(p.ResidualVariances), len(p.Priors), k)
