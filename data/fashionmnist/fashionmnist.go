@@ -22,6 +22,17 @@ var ClassNames = []string{
 	"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 }
 
+// MaxImages bounds the number of images of a split the reader accepts (Fashion-MNIST's train split has 60000):
+// the decoded images take 4 kB each.
+const MaxImages = 100_000
+
+// maxIdxBytes bounds the data of an idx file; up to exactReadBytes (Fashion-MNIST's 47 MB train images) the
+// data is read into one buffer of the declared size, beyond it into a buffer that grows with the file.
+const (
+	maxIdxBytes    = 1 << 30
+	exactReadBytes = 64 << 20
+)
+
 // Size is the side of a padded Fashion-MNIST image (28 + 2·Pad).
 const (
 	Pad  = 2
@@ -41,20 +52,24 @@ func ReadSplit(dir, split string) (images [][]float32, labels []int, err error) 
 	if split != "train" && split != "t10k" {
 		return nil, nil, fmt.Errorf("Fashion-MNIST split %q: use \"train\" or \"t10k\"", split)
 	}
-	imgData, err := readIdx(dir, split+"-images-idx3-ubyte", 0x00000803)
+	imgData, err := readIdx(dir, split+"-images-idx3-ubyte", 0x00000803, func(dims []int) error {
+		if dims[1] != 28 || dims[2] != 28 || dims[0] > MaxImages {
+			return fmt.Errorf("Fashion-MNIST %s images have dimensions %v, want [n 28 28] with n ≤ %d", split, dims, MaxImages)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, nil, err
-	}
-	lblData, err := readIdx(dir, split+"-labels-idx1-ubyte", 0x00000801)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(imgData.dims) != 3 || imgData.dims[1] != 28 || imgData.dims[2] != 28 {
-		return nil, nil, fmt.Errorf("Fashion-MNIST %s images have dimensions %v, want [n 28 28]", split, imgData.dims)
 	}
 	n := imgData.dims[0]
-	if len(lblData.dims) != 1 || lblData.dims[0] != n {
-		return nil, nil, fmt.Errorf("Fashion-MNIST %s: %d images but labels have dimensions %v", split, n, lblData.dims)
+	lblData, err := readIdx(dir, split+"-labels-idx1-ubyte", 0x00000801, func(dims []int) error {
+		if dims[0] != n {
+			return fmt.Errorf("Fashion-MNIST %s: %d images but labels have dimensions %v", split, n, dims)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	images = make([][]float32, n)
 	labels = make([]int, n)
@@ -83,8 +98,9 @@ type idxFile struct {
 	data []byte
 }
 
-// readIdx reads dir/name or dir/name.gz, an idx file of unsigned bytes with the given magic number.
-func readIdx(dir, name string, magic uint32) (*idxFile, error) {
+// readIdx reads dir/name or dir/name.gz, an idx file of unsigned bytes with the given magic number whose
+// dimensions check accepts.
+func readIdx(dir, name string, magic uint32, check func(dims []int) error) (*idxFile, error) {
 	path := filepath.Join(dir, name)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -108,30 +124,58 @@ func readIdx(dir, name string, magic uint32) (*idxFile, error) {
 		defer gz.Close()
 		r = gz
 	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	out, err := parseIdx(r, magic, check)
+	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
+	return out, nil
+}
+
+// parseIdx reads an idx file of unsigned bytes with the given magic number from r. The dimensions are checked
+// (by check, and against maxIdxBytes) before any data is read, and the data buffer grows with what r actually
+// holds, so a header declaring more than the file has costs nothing.
+func parseIdx(r io.Reader, magic uint32, check func(dims []int) error) (*idxFile, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
 	if got := binary.BigEndian.Uint32(hdr[:]); got != magic {
-		return nil, fmt.Errorf("reading %s: magic number %#08x, want %#08x (not an idx file of bytes with %d dimensions)", path, got, magic, magic&0xff)
+		return nil, fmt.Errorf("magic number %#08x, want %#08x (not an idx file of bytes with %d dimensions)", got, magic, magic&0xff)
 	}
 	nd := int(magic & 0xff)
 	out := &idxFile{dims: make([]int, nd)}
-	size := 1
+	size := int64(1)
 	for i := range nd {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", path, err)
+			return nil, err
 		}
 		out.dims[i] = int(binary.BigEndian.Uint32(hdr[:]))
-		size *= out.dims[i]
+		if size *= int64(out.dims[i]); size > maxIdxBytes {
+			return nil, fmt.Errorf("dimensions %v are implausibly large (more than %d bytes)", out.dims[:i+1], int64(maxIdxBytes))
+		}
 	}
-	if size > 1<<30 {
-		return nil, fmt.Errorf("reading %s: dimensions %v are implausibly large", path, out.dims)
+	if check != nil {
+		if err := check(out.dims); err != nil {
+			return nil, err
+		}
 	}
-	out.data = make([]byte, size)
-	if _, err := io.ReadFull(r, out.data); err != nil {
-		return nil, fmt.Errorf("reading %s: %d bytes of data expected: %w", path, size, err)
+	var data []byte
+	var err error
+	if size <= exactReadBytes {
+		data = make([]byte, size)
+		var n int
+		n, err = io.ReadFull(r, data)
+		data = data[:n]
+	} else {
+		data, err = io.ReadAll(io.LimitReader(r, size))
 	}
+	if int64(len(data)) != size {
+		return nil, fmt.Errorf("dimensions %v need %d bytes of data, the file has %d", out.dims, size, len(data))
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.data = data
 	return out, nil
 }
 

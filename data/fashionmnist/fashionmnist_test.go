@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -71,5 +72,48 @@ func TestDirFromEnv(t *testing.T) {
 	t.Setenv("FASHION_MNIST_DIR", "/some/where")
 	if got := Dir(); got != "/some/where" {
 		t.Errorf("Dir() = %q, want the variable's value", got)
+	}
+}
+
+// Headers declaring more than the file holds, or than a Fashion-MNIST split can be, are refused before the
+// data is read, with the dimensions named.
+func TestHostileIdxRefused(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	labels := idxBytes([]int{2}, []byte{1, 2})
+	for _, c := range []struct {
+		name   string
+		images []byte
+		want   string
+	}{
+		{"4e9 images", idxBytes([]int{1 << 31, 28, 28}, nil), "implausibly large"},
+		{"overflowing dims", idxBytes([]int{0xffffffff, 0xffffffff, 0xffffffff}, nil), "implausibly large"},
+		{"too many images", idxBytes([]int{MaxImages + 1, 28, 28}, nil), "n ≤ 100000"},
+		{"wrong size", idxBytes([]int{2, 32, 32}, make([]byte, 2*1024)), "want [n 28 28]"},
+		{"declared, not there", idxBytes([]int{80000, 28, 28}, make([]byte, 784)), "need 62720000 bytes of data, the file has 784"},
+		{"truncated header", idxBytes([]int{2, 28, 28}, nil)[:9], "EOF"},
+	} {
+		write("t10k-images-idx3-ubyte", c.images)
+		write("t10k-labels-idx1-ubyte", labels)
+		var err error
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, err = ReadSplit(dir, "t10k")
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "t10k-images-idx3-ubyte") {
+			t.Errorf("%s: error %v, want one naming the file and %q", c.name, err, c.want)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 70<<20 {
+			t.Errorf("%s: %d MB allocated before refusing", c.name, n>>20)
+		}
+	}
+	write("t10k-images-idx3-ubyte", idxBytes([]int{2, 28, 28}, make([]byte, 2*784)))
+	write("t10k-labels-idx1-ubyte", idxBytes([]int{3}, []byte{1, 2, 3}))
+	if _, _, err := ReadSplit(dir, "t10k"); err == nil || !strings.Contains(err.Error(), "2 images but labels have dimensions [3]") {
+		t.Errorf("label count mismatch: %v", err)
 	}
 }
