@@ -2,6 +2,7 @@ package loco
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,41 +84,75 @@ func (s *SavedDirection) Save(path string) error {
 	return nil
 }
 
-// LoadDirection reads a direction written by Save (or a bare safetensors file with a "direction" tensor
-// [rank, C, H, W] or [rank, C·H·W]).
+// LoadDirection reads a direction written by Save (or a bare safetensors file with a float "direction" tensor
+// [rank, C, H, W], or [rank, C·H·W] with a "shape" metadata entry). The tensor must be finite; metadata keys
+// are optional, but a key that is present must hold a valid value.
 func LoadDirection(path string) (*SavedDirection, error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("loading direction: %w", err)
 	}
 	defer f.Close()
+	s, err := decodeDirection(f)
+	if err != nil {
+		return nil, fmt.Errorf("loading direction %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// decodeDirection reads and checks the direction tensor and the metadata of a direction file.
+func decodeDirection(f *safetensors.File) (*SavedDirection, error) {
 	t, err := f.Tensor("direction")
 	if err != nil {
-		return nil, fmt.Errorf("loading direction %s: %w", path, err)
+		return nil, err
 	}
-	v, err := t.Float32()
-	if err != nil {
-		return nil, fmt.Errorf("loading direction %s: %w", path, err)
+	if !t.DType.IsFloat() {
+		return nil, fmt.Errorf("the direction tensor is %s: directions are floating point (F32), this is not a direction file", t.DType)
 	}
 	meta := f.Metadata()
-	s := &SavedDirection{V: v, Model: meta["model"], Output: meta["output"], MaskSummary: meta["mask"], Extra: map[string]string{}}
+	s := &SavedDirection{Model: meta["model"], Output: meta["output"], MaskSummary: meta["mask"], Extra: map[string]string{}}
+	var metaShape []int
+	if v, ok := meta["shape"]; ok {
+		if metaShape, err = parseShape(v); err != nil {
+			return nil, err
+		}
+	}
 	switch len(t.Shape) {
 	case 4:
 		s.Shape = slices.Clone(t.Shape[1:])
-	case 2:
-		if s.Shape, err = parseShape(meta["shape"]); err != nil {
-			return nil, fmt.Errorf("loading direction %s: tensor is [rank, d] and the metadata has no usable shape: %w", path, err)
+		if metaShape != nil && !slices.Equal(metaShape, s.Shape) {
+			return nil, fmt.Errorf("the direction tensor is %v but the metadata says shape %v: the file is inconsistent", t.Shape, metaShape)
 		}
+	case 2:
+		if metaShape == nil {
+			return nil, fmt.Errorf("the direction tensor is [rank, d] = %v and the metadata has no \"shape\" [C H W]: save it as [rank, C, H, W]", t.Shape)
+		}
+		if d := metaShape[0] * metaShape[1] * metaShape[2]; d != t.Shape[1] {
+			return nil, fmt.Errorf("the direction tensor is [rank, d] = %v but the metadata shape %v has %d values", t.Shape, metaShape, d)
+		}
+		s.Shape = metaShape
 	default:
-		return nil, fmt.Errorf("loading direction %s: tensor shape %v, want [rank, C, H, W]", path, t.Shape)
+		return nil, fmt.Errorf("the direction tensor has shape %v, want [rank, C, H, W]", t.Shape)
 	}
-	if tt, err := strconv.ParseFloat(meta["t"], 32); err == nil {
-		s.T = float32(tt)
+	if t.Shape[0] < 1 || slices.Contains(s.Shape, 0) {
+		return nil, fmt.Errorf("the direction tensor has shape %v: it holds no direction", t.Shape)
 	}
-	s.Index, _ = strconv.Atoi(meta["edit_index"])
-	s.Rank, _ = strconv.Atoi(meta["rank"])
-	s.NullRank, _ = strconv.Atoi(meta["null_rank"])
-	s.Scale, _ = strconv.ParseFloat(meta["scale"], 64)
+	if s.V, err = t.Float32(); err != nil {
+		return nil, err
+	}
+	d := len(s.V) / t.Shape[0]
+	for i, v := range s.V {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("direction %d holds %v at value %d: the file is damaged, compute the direction again", i/d, v, i%d)
+		}
+	}
+	m := metadata{entries: meta}
+	s.T = float32(m.number("t", 0, math.MaxFloat32))
+	s.Index, s.Rank, s.NullRank = m.count("edit_index"), m.count("rank"), m.count("null_rank")
+	s.Scale = m.number("scale", -math.MaxFloat64, math.MaxFloat64)
+	if m.err != nil {
+		return nil, m.err
+	}
 	for k, val := range meta {
 		if e, ok := strings.CutPrefix(k, "extra."); ok {
 			s.Extra[e] = val
@@ -126,16 +161,61 @@ func LoadDirection(path string) (*SavedDirection, error) {
 	return s, nil
 }
 
+// metadata reads optional numeric entries of a direction file's metadata, keeping the first error.
+type metadata struct {
+	entries map[string]string
+	err     error
+}
+
+// number returns entry key as a finite number in [lo, hi] (0 when absent).
+func (m *metadata) number(key string, lo, hi float64) float64 {
+	v, ok := m.entries[key]
+	if !ok {
+		return 0
+	}
+	x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(x) || x < lo || x > hi {
+		m.fail(key, v, fmt.Sprintf("want a finite number in [%g, %g]", lo, hi))
+		return 0
+	}
+	return x
+}
+
+// count returns entry key as a non-negative integer (0 when absent).
+func (m *metadata) count(key string) int {
+	v, ok := m.entries[key]
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		m.fail(key, v, "want a non-negative integer")
+		return 0
+	}
+	return n
+}
+
+func (m *metadata) fail(key, value, want string) {
+	if m.err == nil {
+		m.err = fmt.Errorf("metadata %q = %q: %s (remove the entry, or save the direction again)", key, value, want)
+	}
+}
+
+// parseShape parses the "shape" metadata entry, "[C H W]" with positive sizes of at most 2³¹ values in all.
 func parseShape(s string) ([]int, error) {
-	fields := strings.Fields(strings.Trim(s, "[]"))
+	fields := strings.Fields(strings.Trim(strings.TrimSpace(s), "[]"))
 	if len(fields) != 3 {
-		return nil, fmt.Errorf("shape %q", s)
+		return nil, fmt.Errorf("metadata \"shape\" = %q: want [C H W]", s)
 	}
 	out := make([]int, 3)
+	size := int64(1)
 	for i, f := range fields {
 		v, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, err
+		if err != nil || v < 1 || v > 1<<31 {
+			return nil, fmt.Errorf("metadata \"shape\" = %q: want three positive sizes [C H W]", s)
+		}
+		if size *= int64(v); size > 1<<31 {
+			return nil, fmt.Errorf("metadata \"shape\" = %q: too many values", s)
 		}
 		out[i] = v
 	}
