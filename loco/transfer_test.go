@@ -93,3 +93,26 @@ func TestDirectionFileErrors(t *testing.T) {
 		t.Errorf("LoadDirection: error %v does not name the file and the fix", err)
 	}
 }
+
+// FuzzDecodeDirection checks that a direction file is either refused or fully usable: every row readable, the
+// shape consistent with the values, every value finite. Seeds are in testdata/fuzz/FuzzDecodeDirection.
+func FuzzDecodeDirection(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := decodeBytes(data)
+		if err != nil {
+			return
+		}
+		d := s.Shape[0] * s.Shape[1] * s.Shape[2]
+		if len(s.Shape) != 3 || d < 1 || s.Rows() < 1 || s.Rows()*d != len(s.V) || len(s.Row(s.Rows()-1)) != d {
+			t.Fatalf("accepted direction of shape %v with %d values", s.Shape, len(s.V))
+		}
+		for _, v := range s.V {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatal("accepted a non-finite value")
+			}
+		}
+		if math.IsNaN(float64(s.T)) || math.IsNaN(s.Scale) || s.Index < 0 || s.Rank < 0 || s.NullRank < 0 {
+			t.Fatalf("accepted metadata %+v", s)
+		}
+	})
+}

@@ -118,27 +118,33 @@ func checkDeclared(path, format string, cfg image.Config) error {
 	return &TooLargeError{Path: path, Format: format, W: cfg.Width, H: cfg.Height, DecodeBytes: px * per, Limit: limit}
 }
 
-// decodeFile opens and decodes an image file (PNG or JPEG). The header is read first and a picture larger
-// than MaxPixels is refused before any pixel is decoded, so memory stays bounded whatever the file declares.
+// decodeFile opens and decodes an image file (PNG or JPEG); see decode.
 func decodeFile(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("imageio: %w", err)
 	}
 	defer f.Close()
-	cfg, format, err := image.DecodeConfig(bufio.NewReader(f))
+	return decode(f, path)
+}
+
+// decode decodes a PNG or JPEG picture; name names it in errors. The header is read first and a picture
+// larger than MaxPixels is refused before any pixel is decoded, so memory stays bounded whatever the file
+// declares.
+func decode(r io.ReadSeeker, name string) (image.Image, error) {
+	cfg, format, err := image.DecodeConfig(bufio.NewReader(r))
 	if err != nil {
-		return nil, fmt.Errorf("imageio: decoding %s (PNG or JPEG expected): %w", path, err)
+		return nil, fmt.Errorf("imageio: decoding %s (PNG or JPEG expected): %w", name, err)
 	}
-	if err := checkDeclared(path, format, cfg); err != nil {
+	if err := checkDeclared(name, format, cfg); err != nil {
 		return nil, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("imageio: %w", err)
 	}
-	src, _, err := image.Decode(bufio.NewReader(f))
+	src, _, err := image.Decode(bufio.NewReader(r))
 	if err != nil {
-		return nil, fmt.Errorf("imageio: decoding %s (PNG or JPEG expected): %w", path, err)
+		return nil, fmt.Errorf("imageio: decoding %s (PNG or JPEG expected): %w", name, err)
 	}
 	return src, nil
 }
