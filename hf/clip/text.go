@@ -3,6 +3,7 @@ package clip
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,20 +68,44 @@ func ParseTextConfig(data []byte) (*TextConfig, error) {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"vocab_size", c.VocabSize}, {"hidden_size", c.HiddenSize}, {"intermediate_size", c.IntermediateSize},
-		{"num_hidden_layers", c.NumHiddenLayers}, {"num_attention_heads", c.NumAttentionHeads},
-		{"max_position_embeddings", c.MaxPositionEmbeddings}} {
-		if f.v <= 0 {
-			return nil, fmt.Errorf("config %s must be positive, got %d", f.name, f.v)
+		hi   int
+	}{{"vocab_size", c.VocabSize, maxVocab}, {"hidden_size", c.HiddenSize, maxWidth}, {"intermediate_size", c.IntermediateSize, maxWidth},
+		{"num_hidden_layers", c.NumHiddenLayers, maxLayers}, {"num_attention_heads", c.NumAttentionHeads, maxWidth},
+		{"max_position_embeddings", c.MaxPositionEmbeddings, maxPositions}} {
+		if f.v <= 0 || f.v > f.hi {
+			return nil, fmt.Errorf("config %s = %d is out of range: it must lie in [1, %d]", f.name, f.v, f.hi)
 		}
+	}
+	if n := c.NumParams(); n > MaxParams {
+		return nil, fmt.Errorf("config describes a CLIPTextModel of %d parameters (%.3g GB as float32), above the limit of %d: "+
+			"check hidden_size, intermediate_size, num_hidden_layers and vocab_size", n, float64(4*n)/1e9, int64(MaxParams))
 	}
 	if c.HiddenSize%c.NumAttentionHeads != 0 {
 		return nil, fmt.Errorf("config hidden_size %d is not divisible by num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
 	}
-	if c.LayerNormEps <= 0 {
-		return nil, fmt.Errorf("config layer_norm_eps must be positive, got %g", c.LayerNormEps)
+	if !(c.LayerNormEps > 0) || math.IsInf(c.LayerNormEps, 0) {
+		return nil, fmt.Errorf("config layer_norm_eps must be a positive finite number, got %g", c.LayerNormEps)
 	}
 	return c, nil
+}
+
+// Bounds on a CLIPTextModel config, checked when it is parsed, before any graph or weight is allocated; they
+// are far beyond the released text encoders (a vocabulary of 49408, width ≤ 1280, ≤ 32 layers, 77 positions).
+const (
+	maxVocab     = 1 << 20
+	maxWidth     = 1 << 15
+	maxLayers    = 256
+	maxPositions = 1 << 14
+	// MaxParams bounds the parameter count (16 GB as float32; Stable Diffusion 2.x's text encoder has 340 M).
+	MaxParams = 4_000_000_000
+)
+
+// NumParams is the number of parameters the config describes: the token and position embeddings, per layer
+// two layer norms, the q/k/v/out projections and the MLP, and the final layer norm.
+func (c *TextConfig) NumParams() int64 {
+	h, i := int64(c.HiddenSize), int64(c.IntermediateSize)
+	layer := 2*2*h + 4*(h*h+h) + h*i + i + i*h + h
+	return int64(c.VocabSize)*h + int64(c.MaxPositionEmbeddings)*h + int64(c.NumHiddenLayers)*layer + 2*h
 }
 
 // TextModel is transformers' CLIPTextModel in GoMLX: token and position embeddings, a pre-LayerNorm transformer

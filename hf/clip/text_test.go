@@ -125,6 +125,10 @@ func TestTextModelErrors(t *testing.T) {
 		{`{"model_type": "clip"}`, "clip_text_model"},
 		{`{"hidden_size": 10, "num_attention_heads": 3}`, "divisible"},
 		{`{"architectures": ["CLIPTextModelWithProjection"]}`, "CLIPTextModelWithProjection"},
+		{`{"num_hidden_layers": 100000}`, "num_hidden_layers = 100000 is out of range: it must lie in [1, 256]"},
+		{`{"hidden_size": -512}`, "hidden_size = -512"},
+		{`{"hidden_size": 32768, "intermediate_size": 32768, "num_attention_heads": 8, "num_hidden_layers": 200}`, "above the limit of 4000000000"},
+		{`{"layer_norm_eps": 0}`, "layer_norm_eps"},
 	} {
 		if _, err := ParseTextConfig([]byte(c.config)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ParseTextConfig(%s): error %v, want one mentioning %q", c.config, err, c.want)
@@ -156,7 +160,7 @@ func TestRealTextConfigs(t *testing.T) {
 		for _, s := range specs {
 			n += s.Size()
 		}
-		if len(specs) != c.tensors || n != c.params {
+		if len(specs) != c.tensors || n != c.params || cfg.NumParams() != int64(n) {
 			t.Errorf("%s: %d tensors, %d parameters; want %d, %d", cfg.HiddenAct, len(specs), n, c.tensors, c.params)
 		}
 	}
