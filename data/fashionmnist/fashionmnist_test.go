@@ -91,7 +91,7 @@ func TestHostileIdxRefused(t *testing.T) {
 		want   string
 	}{
 		{"4e9 images", idxBytes([]int{1 << 31, 28, 28}, nil), "implausibly large"},
-		{"overflowing dims", idxBytes([]int{0xffffffff, 0xffffffff, 0xffffffff}, nil), "implausibly large"},
+		{"overflowing dims", idxBytes([]int{0xffffffff, 0xffffffff, 1}, nil), "implausibly large"},
 		{"too many images", idxBytes([]int{MaxImages + 1, 28, 28}, nil), "n ≤ 100000"},
 		{"wrong size", idxBytes([]int{2, 32, 32}, make([]byte, 2*1024)), "want [n 28 28]"},
 		{"declared, not there", idxBytes([]int{80000, 28, 28}, make([]byte, 784)), "need 62720000 bytes of data, the file has 784"},
