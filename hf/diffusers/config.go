@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"strings"
@@ -170,16 +169,8 @@ func (c *UNet2DConfig) checkFields() error {
 		return fmt.Errorf("config attn_norm_num_groups = %d must be null or a positive divisor of the mid block's %d channels",
 			*g, c.BlockOutChannels[n-1])
 	}
-	for _, f := range []struct {
-		field string
-		v     float64
-	}{{"norm_eps", c.NormEps}, {"mid_block_scale_factor", c.MidBlockScaleFactor}} {
-		if err := positiveFinite(f.field, f.v); err != nil {
-			return err
-		}
-	}
-	if math.IsNaN(c.FreqShift) || math.IsInf(c.FreqShift, 0) {
-		return fmt.Errorf("config freq_shift = %v must be finite", c.FreqShift)
+	if err := checkUNetNumbers(c.NormEps, c.MidBlockScaleFactor, c.FreqShift); err != nil {
+		return err
 	}
 	if c.SampleSize%(1<<(n-1)) != 0 {
 		return fmt.Errorf("config sample_size %d is not divisible by 2^%d (one halving per down block but the last)", c.SampleSize, n-1)

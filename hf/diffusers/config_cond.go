@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 )
@@ -302,16 +301,8 @@ func (c *UNet2DConditionConfig) checkFields() error {
 	if err := inRange("sample_size", c.SampleSize, 0, MaxSampleSize); err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		field string
-		v     float64
-	}{{"norm_eps", c.NormEps}, {"mid_block_scale_factor", c.MidBlockScaleFactor}} {
-		if err := positiveFinite(f.field, f.v); err != nil {
-			return err
-		}
-	}
-	if math.IsNaN(c.FreqShift) || math.IsInf(c.FreqShift, 0) {
-		return fmt.Errorf("config freq_shift = %v must be finite", c.FreqShift)
+	if err := checkUNetNumbers(c.NormEps, c.MidBlockScaleFactor, c.FreqShift); err != nil {
+		return err
 	}
 	_, err := c.ContextDim()
 	return err

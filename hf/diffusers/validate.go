@@ -173,6 +173,21 @@ func positiveFinite(field string, v float64) error {
 	return nil
 }
 
+// checkUNetNumbers checks the real-valued fields both UNets share: norm_eps and mid_block_scale_factor positive
+// and finite (the latter divides the mid block's output), freq_shift finite.
+func checkUNetNumbers(normEps, midBlockScaleFactor, freqShift float64) error {
+	if err := positiveFinite("norm_eps", normEps); err != nil {
+		return err
+	}
+	if err := positiveFinite("mid_block_scale_factor", midBlockScaleFactor); err != nil {
+		return err
+	}
+	if math.IsNaN(freqShift) || math.IsInf(freqShift, 0) {
+		return fmt.Errorf("config freq_shift = %v must be finite", freqShift)
+	}
+	return nil
+}
+
 // checkChannels checks a list of channel counts: each in [1, MaxChannels] and a multiple of groups.
 func checkChannels(field string, channels []int, groups int) error {
 	if len(channels) == 0 {
