@@ -66,10 +66,10 @@ type Summary struct {
 	Seed         uint64  `json:"seed"`
 	Stopped      string  `json:"stopped"` // "steps", "time limit" or "interrupted"
 	FinalLoss    float64 `json:"final_loss"`
-	FirstStepS   float64 `json:"first_step_s"`  // the first step of this process (graph compilation included)
-	TrainS       float64 `json:"train_s"`       // stepping time after the first step
-	ImagesPerS   float64 `json:"images_per_s"`  // after the first step
-	WallS        float64 `json:"wall_s"`        // the whole run, outputs included
+	FirstStepS   float64 `json:"first_step_s"` // the first step of this process (graph compilation included)
+	TrainS       float64 `json:"train_s"`      // stepping time after the first step
+	ImagesPerS   float64 `json:"images_per_s"` // after the first step
+	WallS        float64 `json:"wall_s"`       // the whole run, outputs included
 	Date         string  `json:"date"`
 	ModelFolder  string  `json:"model_folder"`
 	SampleGrid   string  `json:"sample_grid"`

@@ -450,7 +450,7 @@ func TestBadInputsAreRefused(t *testing.T) {
 			return newTrainer(t, p, data).LoadCheckpoint(ckpt)
 		}, "--batch 8"},
 		"resume-missing": {func() error { _, err := FindCheckpoint(t.TempDir()); return err }, "checkpoint.safetensors"},
-		"data": {func() error { _, err := OpenData(t.TempDir(), 1, 16); return err }, "no PNG or JPEG"},
+		"data":           {func() error { _, err := OpenData(t.TempDir(), 1, 16); return err }, "no PNG or JPEG"},
 	}
 	for name, c := range cases {
 		err := c.run()
