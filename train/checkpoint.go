@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -171,15 +170,4 @@ func FindCheckpoint(path string) (string, error) {
 		return p, nil
 	}
 	return path, nil
-}
-
-// checkpointNames lists a checkpoint's variables (for tests and tools).
-func checkpointNames(path string) ([]string, error) {
-	f, err := safetensors.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	names := f.Names()
-	slices.Sort(names)
-	return names, nil
 }

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"io/fs"
@@ -216,6 +215,3 @@ func (s *sampler) index(k int64) int {
 	}
 	return s.perm[k%int64(s.n)]
 }
-
-// errNoData is returned for an empty data set.
-var errNoData = errors.New("no training images")

@@ -289,7 +289,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	return sum, nil
 }
 
-// describeConfig is a short description of a config, e.g. "1×32², channels 48/96/96, 2 resnets per level,
+// describeConfig is a short description of a config, e.g. "1×32², channels 48/96/96, layers_per_block 2,
 // attention at 16², 8²".
 func describeConfig(c *diffusers.UNet2DConfig) string {
 	ch := make([]string, len(c.BlockOutChannels))
@@ -300,7 +300,7 @@ func describeConfig(c *diffusers.UNet2DConfig) string {
 			attn = append(attn, fmt.Sprintf("%d²", c.SampleSize>>i))
 		}
 	}
-	s := fmt.Sprintf("%d×%d², channels %s, %d resnets per level", c.InChannels, c.SampleSize, strings.Join(ch, "/"), c.LayersPerBlock)
+	s := fmt.Sprintf("%d×%d², channels %s, layers_per_block %d", c.InChannels, c.SampleSize, strings.Join(ch, "/"), c.LayersPerBlock)
 	if len(attn) > 0 {
 		s += ", attention at " + strings.Join(attn, ", ")
 	}
