@@ -40,7 +40,7 @@ start=$(date +%s)
 if ((dry)); then
 	budget=${budget:-170} train_time=${train_time:-20} work=${work:-$(mktemp -d)}
 else
-	budget=${budget:-540} train_time=${train_time:-200} work=${work:-/tmp/loco-gpu}
+	budget=${budget:-540} train_time=${train_time:-170} work=${work:-/tmp/loco-gpu}
 fi
 out=${out:-$work/out}
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build folder $build: run scripts/gpu/build.sh first" >&2; exit 1; }
