@@ -322,8 +322,18 @@ func (r *report) markdown() string {
 		}
 		w("\nEdit work (both sides): %d inversion and %d denoising passes at batch 1; subspaces in lockstep: %s; %d decoding passes at batch %d (grid of %d points).",
 			ew.InversionEvals, ew.DenoiseEvals, strings.Join(subs, "; "), ew.StripEvals, ew.StripImages, ew.GridSteps)
-		if len(oursEdit) > 0 {
-			w("GoMLX stages of the last edit (s): %v.", oursEdit[last(oursEdit)].Stages)
+		for _, side := range []struct {
+			name string
+			runs []editRun
+		}{{"GoMLX", oursEdit}, {"PyTorch", torchEdit}} {
+			if len(side.runs) == 0 {
+				continue
+			}
+			var parts []string
+			for _, st := range []string{"inversion", "denoise to the edit time", "edit direction", "edit strip"} {
+				parts = append(parts, fmt.Sprintf("%s %.2f", st, side.runs[last(side.runs)].Stages[st]))
+			}
+			w("%s stages of the last edit (s): %s.", side.name, strings.Join(parts, ", "))
 		}
 	}
 	if r.BenchOurs != nil {
