@@ -89,6 +89,7 @@ if ((dry)); then
 	torch_device=cpu torch_tf32=""
 	train_args=(--config tiny --steps 3 --batch 4 --log-every 1 --save-every 0 --sample-count 4 --sample-steps 3)
 	bench_args=(--config tiny --batch 1,8 --repeat 1 --edit 1 --grid-steps 6 --max-iter 2)
+	torch_config=""
 	gpu="none (dry run)"
 else
 	py=python3
@@ -109,7 +110,8 @@ else
 	strict_flags="$default_flags --xla_gpu_enable_triton_gemm=false"
 	torch_device=cuda torch_tf32=--tf32
 	train_args=(--config fashion-unet-32 --steps 1000000 --batch 128 --lr 2e-4 --warmup 200 --log-every 50 --save-every 2000 --sample-count 64 --sample-steps 50)
-	bench_args=(--config "$repo/hf/diffusers/testdata/ddpm-ema-celebahq-256/config.json" --batch 1,8 --repeat 5 --edit 2)
+	torch_config=$repo/hf/diffusers/testdata/ddpm-ema-celebahq-256/config.json
+	bench_args=(--config "$torch_config" --batch 1,8 --repeat 5 --edit 2)
 	gpu=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
 fi
 [[ -n $diffusers_src ]] && export DIFFUSERS_SRC=$diffusers_src
@@ -216,8 +218,11 @@ fi
 bench_left=$((budget - ($(date +%s) - start) - 80))
 step bench-ours 300 "XLA_FLAGS=$default_flags" -- "$gpucheck" bench "${bench_args[@]}" --save-model "$work/bench-model" \
 	--eps-out "$work/eps-ours.safetensors" --time-limit "$((bench_left > 30 ? bench_left - 20 : 10))s" --json "$work/bench-ours.json"
-if [[ -n $py && -n $diffusers_src && -f $work/bench-model/config.json ]]; then
-	step bench-torch 120 PYTHONUNBUFFERED=1 -- "$py" "$repo/scripts/gpu/torch_bench.py" --model "$work/bench-model" --ours "$work/bench-ours.json" \
+# PyTorch on GoMLX's saved weights; on random weights of the same config if bench-ours could not save them.
+weights=(--model "$work/bench-model")
+[[ -f $work/bench-model/config.json || -z $torch_config ]] || weights=(--config "$torch_config")
+if [[ -n $py && -n $diffusers_src && (-f $work/bench-model/config.json || -n $torch_config) ]]; then
+	step bench-torch 120 PYTHONUNBUFFERED=1 -- "$py" "$repo/scripts/gpu/torch_bench.py" "${weights[@]}" --ours "$work/bench-ours.json" \
 		--device "$torch_device" $torch_tf32 --repeat "$( ((dry)) && echo 1 || echo 5)" --time-limit 100 --json "$work/bench-torch.json"
 elif want bench-torch; then
 	record bench-torch skipped 0 "$( [[ -z $py ]] && echo "no python3 with torch" || { [[ -z $diffusers_src ]] && echo "no diffusers source (build.sh --diffusers-src)" || echo "no saved model from bench-ours"; })"

@@ -19,7 +19,8 @@ import torchref  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True, help="diffusers model folder (gpucheck bench --save-model)")
+    ap.add_argument("--model", default=None, help="diffusers model folder (gpucheck bench --save-model)")
+    ap.add_argument("--config", default=None, help="without --model: a UNet2DModel config.json, random weights")
     ap.add_argument("--ours", default=None, help="gpucheck bench JSON: batch sizes, edit work and ε file to match")
     ap.add_argument("--diffusers-src", default=None)
     ap.add_argument("--device", default="cuda")
@@ -41,7 +42,14 @@ def main():
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = args.tf32
         torch.backends.cudnn.allow_tf32 = args.tf32
-    model = torchref.classic_attention(UNet2DModel.from_pretrained(args.model)).to(dev).eval().requires_grad_(False)
+    if args.model:
+        model = UNet2DModel.from_pretrained(args.model, low_cpu_mem_usage=False)
+    elif args.config:
+        torch.manual_seed(0)
+        model = UNet2DModel.from_config(UNet2DModel.load_config(args.config))
+    else:
+        raise SystemExit("give --model or --config")
+    model = torchref.classic_attention(model).to(dev).eval().requires_grad_(False)
     cfg = model.config
     shape = (cfg.in_channels, cfg.sample_size, cfg.sample_size)
     ours = {}
@@ -51,6 +59,8 @@ def main():
     batches = sorted({t["batch"] for t in ours.get("timings", [])}) or [int(b) for b in args.batch.split(",")]
     res = {"framework": "torch " + torch.__version__, "device": torch.cuda.get_device_name(dev) if cuda else "cpu",
            "tf32": bool(args.tf32 and cuda), "timings": [], "edit": [], "edit_peak_mem_mb": 0, "eps_check": None, "notes": []}
+    if not args.model:
+        res["notes"].append(f"random weights from {args.config} (GoMLX's weights were not available)")
     use_func = [hasattr(torch, "func") and hasattr(torch.func, "jvp")]
 
     def save():

@@ -38,7 +38,7 @@ def main():
     import torch
     from diffusers import DDPMScheduler, UNet2DModel
 
-    model = torchref.classic_attention(UNet2DModel.from_pretrained(args.model).eval())
+    model = torchref.classic_attention(UNet2DModel.from_pretrained(args.model, low_cpu_mem_usage=False).eval())
     sched = DDPMScheduler.from_pretrained(args.model)
     cfg = model.config
     rng = np.random.default_rng(args.seed)

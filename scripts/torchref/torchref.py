@@ -150,6 +150,10 @@ def setup_diffusers(src=None):
         if not os.path.isfile(os.path.join(src, "diffusers", "__init__.py")):
             raise SystemExit(f"{src} holds no diffusers package (want <src>/diffusers/__init__.py)")
         sys.path.insert(0, src)
+    # Optional integrations diffusers looks for are hidden (find_spec gives None, import fails), so the checks
+    # depend on no version of them.
+    for name in ("peft", "transformers", "accelerate", "flax", "xformers", "torch_xla", "torch_npu", "onnxruntime", "bitsandbytes"):
+        sys.modules.setdefault(name, None)
     # huggingface_hub is always replaced (nothing here downloads, and versions past 1.0 break older diffusers);
     # the others only where missing.
     roots = ["huggingface_hub"] + [r for r in ("safetensors", "filelock", "tqdm") if importlib.util.find_spec(r) is None]
