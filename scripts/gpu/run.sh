@@ -98,16 +98,16 @@ else
 	[[ -f $plugin ]] || plugin=$(find "$site" -name 'xla_cuda_plugin.so' 2>/dev/null | head -1)
 	[[ -f $plugin ]] || { echo "run.sh: no xla_cuda_plugin.so in the Python environment (jax-cuda13-plugin)" >&2; exit 1; }
 	[[ $plugin != *,* ]] || notes+=("the plugin path contains a comma: GOMLX_BACKEND cannot take it")
-	libdevice=$(find ${CUDA_HOME:-} /usr/local/cuda /usr/local/cuda-* "$site/nvidia" -path '*nvvm/libdevice/libdevice.10.bc' 2>/dev/null | head -1)
+	libdevice=$(find -H ${CUDA_HOME:-} /usr/local/cuda /usr/local/cuda-* "$site/nvidia" -path '*nvvm/libdevice/libdevice.10.bc' 2>/dev/null | head -1)
 	cuda_dir=${libdevice%/nvvm/libdevice/libdevice.10.bc}
 	[[ -n $libdevice ]] || notes+=("libdevice.10.bc not found: XLA may fail to compile")
-	ptxas=$(command -v ptxas || find "$cuda_dir/bin" /usr/local/cuda*/bin "$site/nvidia" -name ptxas -type f 2>/dev/null | head -1)
+	ptxas=$(command -v ptxas || find -H "$cuda_dir/bin" /usr/local/cuda*/bin "$site/nvidia" -name ptxas -type f 2>/dev/null | head -1)
 	[[ -n $ptxas ]] && export PATH="$(dirname "$ptxas"):$PATH" || notes+=("ptxas not found")
 	libs=$(find "$site/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null | tr '\n' ':')
 	export LD_LIBRARY_PATH="${libs}${LD_LIBRARY_PATH:-}"
 	export GOMLX_BACKEND="xla:$plugin" GOMLX_NO_AUTO_INSTALL=1 GOPJRT_CUDA_CHECKS=0 XLA_PYTHON_CLIENT_PREALLOCATE=false
-	default_flags="--xla_gpu_cuda_data_dir=$cuda_dir"
-	strict_flags="$default_flags --xla_gpu_enable_triton_gemm=false"
+	default_flags=${cuda_dir:+--xla_gpu_cuda_data_dir=$cuda_dir}
+	strict_flags="${default_flags:+$default_flags }--xla_gpu_enable_triton_gemm=false"
 	torch_device=cuda torch_tf32=--tf32
 	train_args=(--config fashion-unet-32 --steps 1000000 --batch 128 --lr 2e-4 --warmup 200 --log-every 50 --save-every 2000 --sample-count 64 --sample-steps 50)
 	torch_config=$repo/hf/diffusers/testdata/ddpm-ema-celebahq-256/config.json
@@ -139,7 +139,7 @@ print(', '.join(out))" 2>/dev/null)
 		echo " \"xla_flags_strict\": $(jstr "NVIDIA_TF32_OVERRIDE=0 XLA_FLAGS=$strict_flags"),"
 		echo " \"xla_flags_default\": $(jstr "XLA_FLAGS=$default_flags"),"
 		echo " \"build\": $(jstr "$(cat "$build/MANIFEST" 2>/dev/null; cat "$build/diffusers.version" 2>/dev/null)"),"
-		echo " \"notes\": $(jstr "${notes[*]:-}")"
+		echo " \"notes\": $(jstr "$(IFS=';'; echo "${notes[*]:-}")")"
 		echo "}"
 	} >"$work/env.json"
 }
@@ -187,7 +187,7 @@ step() {
 }
 
 write_env
-record env ok $(($(date +%s) - start)) "${notes[*]:-}"
+record env ok $(($(date +%s) - start)) "$(IFS=';'; echo "${notes[*]:-}")"
 say "backend $GOMLX_BACKEND; data $data; work $work; out $out"
 ((dry)) || say "XLA strict: $strict_flags"
 
