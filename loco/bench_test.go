@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // BenchmarkAuthorsEdit times the work the authors' code does for one edit on the golden tiny model (their
@@ -37,7 +39,7 @@ func BenchmarkAuthorsEdit(b *testing.B) {
 		}
 		stages["direction"] = time.Since(t0)
 		t0 = time.Now()
-		if _, err := p.EditWith(xt, 40, EditOptions{}, nil, []Combination{{Direction: dir.Row(0), Lambda: 8}}); err != nil {
+		if _, err := p.Compose(&Point{Xt: xt, Index: 40}, DefaultEditJob(), nil, []Combination{{Direction: dir.Row(0), Lambda: 8}}); err != nil {
 			b.Fatal(err)
 		}
 		stages["decode"] = time.Since(t0)
@@ -45,6 +47,6 @@ func BenchmarkAuthorsEdit(b *testing.B) {
 			b.ReportMetric(v.Seconds(), k+"-s")
 		}
 		b.ReportMetric(float64(dir.Modify.Evaluations+dir.Null.Evaluations), "jacobian-products")
-		b.ReportMetric(math.Abs(Cosine(dir.Modify.Row(0), exact)), "cos-vs-exact")
+		b.ReportMetric(math.Abs(num.Cosine(dir.Modify.Row(0), exact)), "cos-vs-exact")
 	}
 }

@@ -8,7 +8,7 @@ import (
 // sqrt32 is the correctly rounded float32 square root (what torch's sqrt gives on a float32 tensor).
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
-// DDIMVariance is σ² = (1 − a/a')·(1 − a')/(1 − a) for a step from ᾱ = aT to ᾱ = aNext (spec §1.3), in float64.
+// DDIMVariance is σ² = (1 − a/a')·(1 − a')/(1 − a) for a step from ᾱ = aT to ᾱ = aNext (docs/method.md §4), in float64.
 // For consecutive training steps it is the DDPM posterior variance β̃.
 func DDIMVariance(aT, aNext float64) float64 {
 	return (1 - aT/aNext) * (1 - aNext) / (1 - aT)
@@ -36,7 +36,7 @@ func checkStep(x, out []float32, aT, aNext, eta float64, noise []float32) error 
 	return nil
 }
 
-// ddimCombine is the second half of the reference step (spec §1.3), in float32 like torch on float32 tensors:
+// ddimCombine is the second half of the reference step (docs/method.md §4), in float32 like torch on float32 tensors:
 // x_next = sqrt(a')·x0 + sqrt(1 − a' − η·σ²)·ε + η·σ·z, with σ² = (1 − a/a')·(1 − a')/(1 − a); for η = 0 the
 // reference computes x_next = sqrt(a')·x0 + sqrt(1 − a')·ε (no σ terms).
 func ddimCombine(x0, eps []float32, a, an float32, eta float64, noise []float32) ([]float32, error) {
@@ -64,14 +64,14 @@ func ddimCombine(x0, eps []float32, a, an float32, eta float64, noise []float32)
 	return out, nil
 }
 
-// DDIMStep is the LOCO-Edit DDIM step for an ε-predicting model (spec §1.3, YHCustomScheduler.step), from
-// ᾱ = aT to ᾱ = aNext: x0 = (x − sqrt(1 − a)·ε)/sqrt(a) (the PMP, spec §1.4), then
+// DDIMStep is the LOCO-Edit DDIM step for an ε-predicting model (docs/method.md §4, YHCustomScheduler.step), from
+// ᾱ = aT to ᾱ = aNext: x0 = (x − sqrt(1 − a)·ε)/sqrt(a) (the PMP, docs/method.md §4), then
 // x_next = sqrt(a')·x0 + sqrt(1 − a' − η·σ²)·ε + η·σ·z with σ² = DDIMVariance(a, a') (note η·σ², not η²σ²).
 //
 // The arithmetic is float32, operation by operation as torch does it on float32 tensors; aT and aNext are first
 // rounded to float32, as the reference casts its ᾱ table to the model dtype. Pass Schedule.AlphaBar of the two grid
 // times. noise (z ~ N(0, I), same length as x) is required when η ≠ 0 and ignored when η = 0. The same function
-// runs DDIM inversion: take aT, aNext from an inversion Grid (spec §2).
+// runs DDIM inversion: take aT, aNext from an inversion Grid (docs/method.md §5.2).
 func DDIMStep(x, eps []float32, aT, aNext, eta float64, noise []float32) (xNext, x0 []float32, err error) {
 	if err := checkStep(x, eps, aT, aNext, eta, noise); err != nil {
 		return nil, nil, err
@@ -90,7 +90,7 @@ func DDIMStep(x, eps []float32, aT, aNext, eta float64, noise []float32) (xNext,
 }
 
 // DDIMStepFromX0 is DDIMStep for a model that predicts x0 directly (diffusers prediction_type "sample"): the noise
-// is recovered as ε = (x − sqrt(a)·x0)/sqrt(1 − a) (needs aT < 1) and the step continues as in spec §1.3.
+// is recovered as ε = (x − sqrt(a)·x0)/sqrt(1 − a) (needs aT < 1) and the step continues as in docs/method.md §4.
 // It returns the next sample and the recovered ε.
 func DDIMStepFromX0(x, x0 []float32, aT, aNext, eta float64, noise []float32) (xNext, eps []float32, err error) {
 	if err := checkStep(x, x0, aT, aNext, eta, noise); err != nil {
@@ -112,7 +112,7 @@ func DDIMStepFromX0(x, x0 []float32, aT, aNext, eta float64, noise []float32) (x
 	return xNext, eps, nil
 }
 
-// DDIMStepFor runs DDIMStep or DDIMStepFromX0 according to what the model predicts (spec §1.3) and returns the
+// DDIMStepFor runs DDIMStep or DDIMStepFromX0 according to what the model predicts (docs/method.md §4) and returns the
 // next sample and the PMP x̂0 in both cases.
 func DDIMStepFor(pred Prediction, x, modelOut []float32, aT, aNext, eta float64, noise []float32) (xNext, x0 []float32, err error) {
 	switch pred {
@@ -126,217 +126,4 @@ func DDIMStepFor(pred Prediction, x, modelOut []float32, aT, aNext, eta float64,
 		return xNext, append([]float32(nil), modelOut...), nil
 	}
 	return nil, nil, fmt.Errorf("DDIM step: unknown prediction type %d: use PredictEpsilon or PredictSample", int(pred))
-}
-
-// TimestepSpacing is diffusers' timestep_spacing option of DDIMScheduler.set_timesteps.
-type TimestepSpacing string
-
-const (
-	// SpacingLeading: t = i·(T/n) + steps_offset, i = n−1..0 (the golden's setting).
-	SpacingLeading TimestepSpacing = "leading"
-	// SpacingLinspace: t = round(linspace(0, T−1, n)), reversed.
-	SpacingLinspace TimestepSpacing = "linspace"
-	// SpacingTrailing: t = round(T − i·T/n) − 1, i = 0..n−1.
-	SpacingTrailing TimestepSpacing = "trailing"
-)
-
-// DiffusersDDIMConfig holds the DDIMScheduler settings the step depends on (diffusers v0.29 names in comments).
-// Dynamic thresholding and v-prediction are not supported.
-type DiffusersDDIMConfig struct {
-	NumTrainTimesteps int             // num_train_timesteps
-	BetaSchedule      BetaSchedule    // beta_schedule
-	BetaStart         float64         // beta_start
-	BetaEnd           float64         // beta_end
-	SetAlphaToOne     bool            // set_alpha_to_one: ᾱ after the last step is 1 (true) or ᾱ[0] (false)
-	StepsOffset       int             // steps_offset
-	TimestepSpacing   TimestepSpacing // timestep_spacing
-	ClipSample        bool            // clip_sample: clamp x̂0 to ±ClipSampleRange
-	ClipSampleRange   float64         // clip_sample_range
-	Prediction        Prediction      // prediction_type ("epsilon" or "sample")
-}
-
-// DefaultDiffusersDDIMConfig is DDIMScheduler() with diffusers' own defaults (linear 1e-4..0.02 over 1000 steps,
-// clip_sample true, set_alpha_to_one true, steps_offset 0, "leading").
-func DefaultDiffusersDDIMConfig() DiffusersDDIMConfig {
-	return DiffusersDDIMConfig{
-		NumTrainTimesteps: 1000, BetaSchedule: Linear, BetaStart: 1e-4, BetaEnd: 0.02,
-		SetAlphaToOne: true, TimestepSpacing: SpacingLeading, ClipSample: true, ClipSampleRange: 1,
-		Prediction: PredictEpsilon,
-	}
-}
-
-// AuthorsDDIMConfig is the DDIMScheduler the authors' code builds when it does not use its own scheduler
-// (get_custom_diffusion_scheduler: clip_sample false, set_alpha_to_one false, steps_offset 1, linear 1e-4..0.02),
-// which is also the configuration of the golden sched/diffusers_ddim_* step.
-func AuthorsDDIMConfig() DiffusersDDIMConfig {
-	c := DefaultDiffusersDDIMConfig()
-	c.ClipSample, c.SetAlphaToOne, c.StepsOffset = false, false, 1
-	return c
-}
-
-// DiffusersAlphasCumprod is ᾱ as diffusers' DDIMScheduler holds it: float32 betas (torch.linspace in float32; for
-// scaled_linear the float32 square of a float32 linspace of square roots; for squaredcos_cap_v2 the float64 betas
-// rounded), float32 alphas 1 − β, and torch's CPU cumprod (double accumulator, float32 outputs).
-func DiffusersAlphasCumprod(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) ([]float32, error) {
-	if numTrainSteps < 1 {
-		return nil, fmt.Errorf("beta schedule %q: numTrainSteps is %d, it must be at least 1", kind, numTrainSteps)
-	}
-	var betas []float32
-	switch kind {
-	case Linear:
-		betas = torchLinspace(float32(betaStart), float32(betaEnd), numTrainSteps, avx2Lanes32)
-	case ScaledLinear:
-		betas = torchLinspace(float32(math.Sqrt(betaStart)), float32(math.Sqrt(betaEnd)), numTrainSteps, avx2Lanes32)
-		for i, b := range betas {
-			betas[i] = b * b
-		}
-	case SquaredCosCapV2:
-		for _, b := range cosineBetas(numTrainSteps) {
-			betas = append(betas, float32(b))
-		}
-	default:
-		return nil, fmt.Errorf("unknown beta schedule %q: supported schedules are %q", kind, SupportedBetaSchedules)
-	}
-	ab := make([]float32, len(betas))
-	prod := 1.0
-	for i, b := range betas {
-		prod *= float64(1 - b)
-		ab[i] = float32(prod)
-	}
-	return ab, nil
-}
-
-// DiffusersDDIM re-implements diffusers v0.29 DDIMScheduler (set_timesteps and step) in float32, for comparison
-// with the LOCO-Edit scheduler (spec §1.2–1.3): integer timesteps, ᾱ of the previous step at t − T/n.
-type DiffusersDDIM struct {
-	// Config is the scheduler configuration.
-	Config DiffusersDDIMConfig
-	// AlphasCumprod is the float32 ᾱ table (DiffusersAlphasCumprod).
-	AlphasCumprod []float32
-	// FinalAlphaCumprod is the ᾱ used after the last step: 1 or ᾱ[0] (set_alpha_to_one).
-	FinalAlphaCumprod float32
-	// Timesteps is set by SetTimesteps, in decreasing order.
-	Timesteps []int
-	// NumInferenceSteps is set by SetTimesteps.
-	NumInferenceSteps int
-}
-
-// NewDiffusersDDIM builds the scheduler of a configuration; call SetTimesteps before Step.
-func NewDiffusersDDIM(cfg DiffusersDDIMConfig) (*DiffusersDDIM, error) {
-	ab, err := DiffusersAlphasCumprod(cfg.BetaSchedule, cfg.BetaStart, cfg.BetaEnd, cfg.NumTrainTimesteps)
-	if err != nil {
-		return nil, fmt.Errorf("diffusers DDIM scheduler: %w", err)
-	}
-	if cfg.Prediction != PredictEpsilon && cfg.Prediction != PredictSample {
-		return nil, fmt.Errorf("diffusers DDIM scheduler: unknown prediction type %d: use PredictEpsilon or PredictSample", int(cfg.Prediction))
-	}
-	final := ab[0]
-	if cfg.SetAlphaToOne {
-		final = 1
-	}
-	return &DiffusersDDIM{Config: cfg, AlphasCumprod: ab, FinalAlphaCumprod: final}, nil
-}
-
-// SetTimesteps computes the numInference integer timesteps (DDIMScheduler.set_timesteps, all three spacings).
-func (d *DiffusersDDIM) SetTimesteps(numInference int) error {
-	T := d.Config.NumTrainTimesteps
-	if numInference < 1 || numInference > T {
-		return fmt.Errorf("diffusers DDIM scheduler: %d inference steps: it must be between 1 and num_train_timesteps = %d", numInference, T)
-	}
-	ts := make([]int, numInference)
-	switch d.Config.TimestepSpacing {
-	case SpacingLeading, "":
-		ratio := T / numInference
-		for i := range ts {
-			ts[i] = (numInference-1-i)*ratio + d.Config.StepsOffset
-		}
-	case SpacingLinspace:
-		// numpy.linspace(0, T−1, n): i·step, last element exactly T−1; then round half to even.
-		step := float64(T-1) / float64(max(numInference-1, 1))
-		for i := range ts {
-			v := float64(i) * step
-			if i == numInference-1 && numInference > 1 {
-				v = float64(T - 1)
-			}
-			ts[numInference-1-i] = int(math.RoundToEven(v))
-		}
-	case SpacingTrailing:
-		ratio := float64(T) / float64(numInference)
-		for i := range ts {
-			ts[i] = int(math.RoundToEven(float64(T)-float64(i)*ratio)) - 1
-		}
-	default:
-		return fmt.Errorf("diffusers DDIM scheduler: unknown timestep_spacing %q: use %q, %q or %q",
-			d.Config.TimestepSpacing, SpacingLeading, SpacingLinspace, SpacingTrailing)
-	}
-	d.Timesteps, d.NumInferenceSteps = ts, numInference
-	return nil
-}
-
-// PrevTimestep is the timestep a step from t lands on: t − num_train_timesteps/num_inference_steps (integer
-// division); a negative value means "after the last step" (ᾱ = FinalAlphaCumprod).
-func (d *DiffusersDDIM) PrevTimestep(t int) int {
-	return t - d.Config.NumTrainTimesteps/max(d.NumInferenceSteps, 1)
-}
-
-// Step is DDIMScheduler.step (diffusers v0.29, use_clipped_model_output false) in float32: it returns
-// prev_sample and pred_original_sample. noise is the variance noise, required when η > 0.
-func (d *DiffusersDDIM) Step(modelOut []float32, t int, x []float32, eta float64, noise []float32) (prev, x0 []float32, err error) {
-	if d.NumInferenceSteps == 0 {
-		return nil, nil, fmt.Errorf("diffusers DDIM step: the number of inference steps is not set: call SetTimesteps first")
-	}
-	if t < 0 || t >= len(d.AlphasCumprod) {
-		return nil, nil, fmt.Errorf("diffusers DDIM step: timestep %d is outside [0, %d)", t, len(d.AlphasCumprod))
-	}
-	if len(x) != len(modelOut) {
-		return nil, nil, fmt.Errorf("diffusers DDIM step: sample has %d values but the model output has %d: they must have the same shape", len(x), len(modelOut))
-	}
-	if !(eta >= 0) || math.IsInf(eta, 0) {
-		return nil, nil, fmt.Errorf("diffusers DDIM step: η = %v must be a finite number ≥ 0", eta)
-	}
-	if eta > 0 && len(noise) != len(x) {
-		return nil, nil, fmt.Errorf("diffusers DDIM step: η = %v needs variance noise with %d values, got %d", eta, len(x), len(noise))
-	}
-	a := d.AlphasCumprod[t]
-	ap := d.FinalAlphaCumprod
-	if p := d.PrevTimestep(t); p >= 0 {
-		ap = d.AlphasCumprod[p]
-	}
-	b, bp := 1-a, 1-ap
-	sqa, sqb := sqrt32(a), sqrt32(b)
-
-	x0 = make([]float32, len(x))
-	eps := modelOut
-	switch d.Config.Prediction {
-	case PredictEpsilon:
-		for i := range x0 {
-			x0[i] = (x[i] - float32(sqb*modelOut[i])) / sqa
-		}
-	case PredictSample:
-		copy(x0, modelOut)
-		eps = make([]float32, len(x))
-		for i := range eps {
-			eps[i] = (x[i] - float32(sqa*x0[i])) / sqb
-		}
-	default:
-		return nil, nil, fmt.Errorf("diffusers DDIM step: unknown prediction type %d", int(d.Config.Prediction))
-	}
-	if d.Config.ClipSample {
-		r := float32(d.Config.ClipSampleRange)
-		for i, v := range x0 {
-			x0[i] = min(max(v, -r), r)
-		}
-	}
-	variance := (bp / b) * (1 - a/ap)
-	std := float32(eta) * sqrt32(variance)
-	dir := sqrt32((1 - ap) - float32(std*std))
-	sqap := sqrt32(ap)
-	prev = make([]float32, len(x))
-	for i := range prev {
-		prev[i] = float32(sqap*x0[i]) + float32(dir*eps[i])
-		if eta > 0 {
-			prev[i] += float32(std * noise[i])
-		}
-	}
-	return prev, x0, nil
 }

@@ -104,7 +104,7 @@ func randVec(r *rand.Rand, n int) []float32 {
 }
 
 func TestDDIMRoundTrip(t *testing.T) {
-	// An η = 0 step t → t' followed by the inverse step t' → t with the same ε returns x (spec §1.3, §2).
+	// An η = 0 step t → t' followed by the inverse step t' → t with the same ε returns x (docs/method.md §4, §5.2).
 	r := rand.New(rand.NewPCG(1, 2))
 	s := LinearSchedule()
 	fwd, err := NewGrid(100, 999, false)
@@ -162,7 +162,7 @@ func TestDDIMStepEtaMatchesFloat64Formula(t *testing.T) {
 }
 
 func TestDDIMNoiseCoefficients(t *testing.T) {
-	// With x0 = 0 the step returns dir·ε + η·σ·z: probe both coefficients and check the η·σ² rule (spec §1.3):
+	// With x0 = 0 the step returns dir·ε + η·σ·z: probe both coefficients and check the η·σ² rule (docs/method.md §4):
 	// dir² = 1 − a' − η·σ² and the noise scale is η·σ; for η = 1 the step preserves variance (dir² + σ² = 1 − a').
 	s := LinearSchedule()
 	a, an := s.AlphasCumprod[595], s.AlphasCumprod[585]
@@ -194,7 +194,7 @@ func TestDDIMNoiseCoefficients(t *testing.T) {
 
 func TestDDIMVarianceIsDDPMPosteriorVariance(t *testing.T) {
 	// Between consecutive training steps σ² is β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t.
-	betas, err := Betas(Linear, 1e-4, 0.02, 1000)
+	betas, err := Betas(BetaLinear, 1e-4, 0.02, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestDiffusersAlphasCumprodCloseToFloat64(t *testing.T) {
 	for _, c := range []struct {
 		kind       BetaSchedule
 		start, end float64
-	}{{Linear, 1e-4, 0.02}, {ScaledLinear, 0.00085, 0.012}, {SquaredCosCapV2, 0, 0}} {
+	}{{BetaLinear, 1e-4, 0.02}, {BetaScaledLinear, 0.00085, 0.012}, {BetaSquaredCosCapV2, 0, 0}} {
 		f32, err := DiffusersAlphasCumprod(c.kind, c.start, c.end, 1000)
 		if err != nil {
 			t.Fatal(err)

@@ -2,11 +2,11 @@ package loco
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
-// DirectionOptions configure EditDirection (spec §4.1 step 3).
+// DirectionOptions configure EditDirection (docs/method.md §7).
 type DirectionOptions struct {
 	// Output is the function whose Jacobian is used: x̂0 (LOCO-Edit) or ε (the ∂ε/∂x variant).
 	Output Output
@@ -40,8 +40,8 @@ func (d *Direction) Row(i int) []float32 { return d.V[i*d.Dim : (i+1)*d.Dim] }
 // C·H·W values): the top-r right singular vectors of J restricted to the mask, projected onto the null space of
 // J restricted to the complement (top-r′ vectors), and normalised.
 func (p *Pipeline) EditDirection(x []float32, t float32, mask []float32, opts DirectionOptions) (*Direction, error) {
-	if len(mask) != p.dim {
-		return nil, fmt.Errorf("mask has %d values but the model's samples have %d (C,H,W = %v): resize the mask to the model", len(mask), p.dim, p.shape)
+	if shape := p.outputShape(opts.Output); len(mask) != shape[0]*shape[1]*shape[2] {
+		return nil, fmt.Errorf("mask has %d values but the model's outputs have %d (C,H,W = %v): resize the mask to the model", len(mask), shape[0]*shape[1]*shape[2], shape)
 	}
 	if opts.Rank <= 0 {
 		return nil, fmt.Errorf("edit rank must be positive, got %d", opts.Rank)
@@ -67,10 +67,7 @@ func (p *Pipeline) EditDirection(x []float32, t float32, mask []float32, opts Di
 	d := &Direction{Modify: subs[0], Rank: opts.Rank, Dim: p.dim, T: t}
 	v := append([]float32(nil), subs[0].V...)
 	if opts.Random {
-		rng := rand.New(rand.NewPCG(opts.Iteration.Seed, 0xbad))
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
+		v = num.Gaussian(num.NewRand(opts.Iteration.Seed, 0xbad), len(v))
 	}
 	if opts.NullRank > 0 {
 		d.Null = subs[1]
@@ -79,8 +76,8 @@ func (p *Pipeline) EditDirection(x []float32, t float32, mask []float32, opts Di
 		}
 	}
 	for i := range opts.Rank {
-		if err := Normalize(v[i*p.dim : (i+1)*p.dim]); err != nil {
-			return nil, fmt.Errorf("edit direction %d: %w", i, err)
+		if err := num.Normalize(v[i*p.dim : (i+1)*p.dim]); err != nil {
+			return nil, fmt.Errorf("edit direction %d: %w (the direction vanished after projection: lower the null-space rank)", i, err)
 		}
 	}
 	d.V = v
@@ -90,43 +87,14 @@ func (p *Pipeline) EditDirection(x []float32, t float32, mask []float32, opts Di
 // NullSpaceProject returns v − V̄ᵀ(V̄ v): v with its components along the orthonormal rows of basis (k×dim)
 // removed.
 func NullSpaceProject(v, basis []float32, dim int) []float32 {
-	out := toF64(v)
+	out := num.Float64s(v)
 	for r := 0; r+dim <= len(basis); r += dim {
 		row := basis[r : r+dim]
 		var dot float64
 		for i := range dim {
 			dot += float64(row[i]) * float64(v[i])
 		}
-		for i := range dim {
-			out[i] -= dot * float64(row[i])
-		}
+		num.Axpy(out, -dot, row)
 	}
-	return toF32(out)
-}
-
-// Normalize scales v to unit L2 norm in place.
-func Normalize(v []float32) error {
-	var n float64
-	for _, x := range v {
-		n += float64(x) * float64(x)
-	}
-	n = math.Sqrt(n)
-	if n == 0 || math.IsNaN(n) {
-		return fmt.Errorf("cannot normalise a vector of norm %g (the direction vanished after projection: lower the null-space rank)", n)
-	}
-	for i := range v {
-		v[i] = float32(float64(v[i]) / n)
-	}
-	return nil
-}
-
-// Cosine is the cosine similarity of two vectors.
-func Cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
+	return num.Float32s(out)
 }

@@ -3,6 +3,8 @@ package loco
 import (
 	"math"
 	"testing"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 func goldenMask(t testing.TB) []float32 {
@@ -35,8 +37,10 @@ func TestEditDirectionMatchesAuthors(t *testing.T) {
 	if dir.Modify.Iterations != 50 {
 		t.Errorf("faithful mode ran %d iterations, the authors' code runs 50 here", dir.Modify.Iterations)
 	}
-	if c := math.Abs(Cosine(dir.Modify.Row(0), goldenVec(t, "loco/vT_modify"))); c < 0.99 {
-		t.Errorf("|cos| with the authors' vT_modify = %.4f, want ≥ 0.99", c)
+	// Signed cosines: the faithful mode reproduces the authors' sign convention (LAPACK's SVD), so an edit strip
+	// made with their settings is not mirrored.
+	if c := num.Cosine(dir.Modify.Row(0), goldenVec(t, "loco/vT_modify")); c < 0.99 {
+		t.Errorf("cos with the authors' vT_modify = %.4f, want ≥ 0.99 (−1 is the mirrored direction)", c)
 	}
 	sRef := goldenVec(t, "loco/s_modify")[0]
 	if rel := math.Abs(dir.Modify.S[0]-float64(sRef)) / float64(sRef); rel > 1e-3 {
@@ -48,14 +52,14 @@ func TestEditDirectionMatchesAuthors(t *testing.T) {
 			t.Errorf("s_null[%d] = %.5f, authors %.5f", i, dir.Null.S[i], s)
 		}
 	}
-	if c := math.Abs(Cosine(dir.Row(0), goldenVec(t, "loco/edit_direction"))); c < 0.99 {
-		t.Errorf("|cos| with the authors' edit direction = %.4f, want ≥ 0.99", c)
+	if c := num.Cosine(dir.Row(0), goldenVec(t, "loco/edit_direction")); c < 0.99 {
+		t.Errorf("cos with the authors' edit direction = %.4f, want ≥ 0.99 (−1 is the mirrored direction)", c)
 	} else {
-		t.Logf("|cos| direction %.5f, vT_modify %.5f, s %.5f vs %.5f", c, math.Abs(Cosine(dir.Modify.Row(0), goldenVec(t, "loco/vT_modify"))), dir.Modify.S[0], sRef)
+		t.Logf("cos direction %.5f, vT_modify %.5f, s %.5f vs %.5f", c, num.Cosine(dir.Modify.Row(0), goldenVec(t, "loco/vT_modify")), dir.Modify.S[0], sRef)
 	}
 	// The projected direction has no component in the null subspace.
 	for i := range 5 {
-		if c := math.Abs(Cosine(dir.Row(0), dir.Null.Row(i))); c > 1e-5 {
+		if c := math.Abs(num.Cosine(dir.Row(0), dir.Null.Row(i))); c > 1e-5 {
 			t.Errorf("direction has cosine %.2g with null vector %d", c, i)
 		}
 	}

@@ -1,38 +1,18 @@
 package loco
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"math"
 	"slices"
+	"time"
+
+	"github.com/locoedit/locoedit/loco/metrics"
 )
 
-// EditOptions configure the strip of edited images (spec §4.1 step 4).
-type EditOptions struct {
-	// Scale is the authors' x_space_guidance_scale and NumSteps their num_step: λ_j = j·Scale, j = 0..NumSteps.
-	Scale    float64
-	NumSteps int
-	// VisNum is how many non-zero strengths per sign the strip shows (stride (NumSteps+1)/VisNum; 1 shows only
-	// the largest).
-	VisNum int
-	// Boost applies performance boosting (η = 1 for t ≤ 201.8) while denoising, as the authors do.
-	Boost bool
-	// Eta is η for the other denoising steps (0 in the authors' code).
-	Eta float64
-	// Steps is the grid size N (0: 100).
-	Steps int
-	// Seed makes boosted (stochastic) denoising reproducible.
-	Seed uint64
-	// Progress, if set, receives a progress bar.
-	Progress io.Writer
-}
-
-// DefaultEditOptions are the authors' CelebA-HQ settings: λ ∈ {−8, −4, 0, 4, 8}, with boosting.
-func DefaultEditOptions() EditOptions {
-	return EditOptions{Scale: 0.5, NumSteps: 16, VisNum: 2, Boost: true}
-}
-
-// Strengths returns the strip's signed strengths [−largest … −smallest, 0, smallest … largest].
+// Strengths returns the signed strengths of the authors' strip [−largest … −smallest, 0, smallest … largest]:
+// λ_j = j·scale for j = 0..numSteps, keeping visNum per sign (stride (numSteps+1)/visNum; 1 keeps only the
+// largest).
 func Strengths(scale float64, numSteps, visNum int) ([]float64, error) {
 	if numSteps <= 0 || visNum <= 0 {
 		return nil, fmt.Errorf("edit steps (%d) and shown strengths (%d) must be positive", numSteps, visNum)
@@ -58,22 +38,6 @@ func Strengths(scale float64, numSteps, visNum int) ([]float64, error) {
 	return append(out, pos...), nil
 }
 
-// EditResult holds an edit strip.
-type EditResult struct {
-	// Lambdas are the strengths, one per image.
-	Lambdas []float64
-	// Xt are the edited x_t (n·d) and X0 the denoised images (n·d, in [−1,1] up to the model's range).
-	Xt, X0 []float32
-	// Index is the grid index of the edit time.
-	Index int
-}
-
-// Image returns strip image i (C·H·W values).
-func (r *EditResult) Image(i int) []float32 {
-	d := len(r.X0) / len(r.Lambdas)
-	return r.X0[i*d : (i+1)*d]
-}
-
 // Combination is a signed strength for one direction.
 type Combination struct {
 	Direction []float32
@@ -94,72 +58,128 @@ func ApplyDirections(xt []float32, combos ...Combination) ([]float32, error) {
 	return out, nil
 }
 
-// Denoise runs the edited latents from grid index `index` to t = 0 with the edit options' sampling settings.
-func (p *Pipeline) Denoise(xt []float32, index int, opts EditOptions) ([]float32, error) {
-	return p.Sample(xt, index, -1, SampleOptions{Steps: opts.Steps, Eta: opts.Eta, Boost: opts.Boost, Seed: opts.Seed, Progress: opts.Progress})
-}
-
-// EditStrip edits x_t (one sample at grid index `index`) along direction v with the strip's strengths and
-// denoises every image of the strip. Like the authors' loop, x_t + λ_j·v is accumulated one step of Scale·v at
-// a time in float32, so strips match theirs to rounding.
-func (p *Pipeline) EditStrip(xt []float32, index int, v []float32, opts EditOptions) (*EditResult, error) {
-	lambdas, err := Strengths(opts.Scale, opts.NumSteps, opts.VisNum)
-	if err != nil {
-		return nil, err
+// accumulate returns x + λ·v. With step > 0 and λ a multiple of it, it is computed as the authors' loop does:
+// |λ|/step float32 additions of ±step·v, so strips match theirs to rounding; otherwise λ·v is added at once.
+func accumulate(x, v []float32, step, lambda float64) []float32 {
+	n := math.Round(math.Abs(lambda) / step)
+	if !(step > 0) || math.Abs(n*step-math.Abs(lambda)) > 1e-9*math.Abs(lambda) {
+		out, _ := ApplyDirections(x, Combination{Direction: v, Lambda: lambda})
+		return out
 	}
-	if len(v) != len(xt) || len(xt) != p.dim {
-		return nil, fmt.Errorf("x_t has %d values and the direction %d, want one sample of %d (C,H,W = %v)", len(xt), len(v), p.dim, p.shape)
-	}
-	res := &EditResult{Index: index, Lambdas: lambdas}
-	for _, l := range lambdas {
-		res.Xt = append(res.Xt, accumulate(xt, v, opts.Scale, l)...)
-	}
-	if res.X0, err = p.Denoise(res.Xt, index, opts); err != nil {
-		return nil, fmt.Errorf("denoising the edits: %w", err)
-	}
-	return res, nil
-}
-
-// accumulate returns x + λ·v computed as repeated float32 additions of ±scale·v (the authors' loop).
-func accumulate(x, v []float32, scale, lambda float64) []float32 {
 	out := slices.Clone(x)
-	n := int(math.Round(math.Abs(lambda) / scale))
-	step := float32(scale)
+	s := float32(step)
 	if lambda < 0 {
-		step = -step
+		s = -s
 	}
-	for range n {
+	for range int(n) {
 		for i := range out {
-			out[i] += step * v[i]
+			out[i] += s * v[i]
 		}
 	}
 	return out
 }
 
-// EditWith denoises one edited x_t per entry of images (each a signed combination of directions; an empty entry
-// is the unedited x_t), all from grid index `index`. This is composition (the authors' group edit with signed
-// strengths) and, with one direction per entry, an edit strip.
-func (p *Pipeline) EditWith(xt []float32, index int, opts EditOptions, images ...[]Combination) (*EditResult, error) {
-	if len(xt) != p.dim {
-		return nil, fmt.Errorf("x_t has %d values, want one sample of %d (C,H,W = %v)", len(xt), p.dim, p.shape)
+// measureLocality sets Locality and MeanLocality for a mask of the output's shape (1 inside).
+func (r *EditResult) measureLocality(mask []float32) error {
+	in := make([]bool, len(mask))
+	for i, m := range mask {
+		in[i] = m != 0
 	}
-	res := &EditResult{Index: index}
-	for _, combos := range images {
-		e, err := ApplyDirections(xt, combos...)
-		if err != nil {
-			return nil, err
+	var sum float64
+	n := 0
+	r.Locality = make([]float64, len(r.Lambdas))
+	for i, l := range r.Lambdas {
+		loc := math.NaN()
+		if l != 0 {
+			var err error
+			if loc, err = metrics.Locality(r.Reference, r.Image(i), in); err != nil && !errors.Is(err, metrics.ErrNoChange) {
+				return fmt.Errorf("locality of the λ = %g edit: %w", l, err)
+			}
+			if !math.IsNaN(loc) {
+				sum += loc
+				n++
+			}
 		}
-		res.Xt = append(res.Xt, e...)
-		var total float64
-		for _, c := range combos {
-			total += c.Lambda
+		r.Locality[i] = loc
+	}
+	if n > 0 {
+		r.MeanLocality = sum / float64(n)
+	}
+	return nil
+}
+
+// EditResult is one edit: the direction, the decoded image of every strength and how local each change is.
+type EditResult struct {
+	Job   EditJob
+	Point *Point
+	// Direction is the computed subspace (nil when the direction was given, e.g. transferred); V is the unit
+	// direction edited along.
+	Direction *Direction
+	V         []float32
+	// Lambdas are the strengths; Xt holds the edited latents and X0 their decodings, one sample per strength
+	// (flat). Reference is the unedited decoding, which every change is measured against.
+	Lambdas   []float64
+	Xt, X0    []float32
+	Reference []float32
+	// Locality is, per strength, the share of the change's energy inside the mask (metrics.Locality; NaN for
+	// λ = 0 and for a change of zero), and MeanLocality its mean over the others (NaN without any).
+	Locality     []float64
+	MeanLocality float64
+	// Stages are the times spent, including the point's preparation when it was prepared for this edit.
+	Stages []Stage
+}
+
+// Image returns the decoded image of strength i.
+func (r *EditResult) Image(i int) []float32 {
+	d := len(r.X0) / len(r.Lambdas)
+	return r.X0[i*d : (i+1)*d]
+}
+
+// Change returns image i minus the unedited reference: the edit's effect on the clean image.
+func (r *EditResult) Change(i int) []float32 {
+	img := r.Image(i)
+	out := make([]float32, len(img))
+	for j := range out {
+		out[j] = img[j] - r.Reference[j]
+	}
+	return out
+}
+
+// Strongest returns the index of the largest positive strength (or, if none, of the largest |λ|).
+func (r *EditResult) Strongest() int {
+	best := -1
+	for i, l := range r.Lambdas {
+		if l > 0 && (best < 0 || l > r.Lambdas[best]) {
+			best = i
 		}
-		res.Lambdas = append(res.Lambdas, total)
 	}
-	x0, err := p.Denoise(res.Xt, index, opts)
-	if err != nil {
-		return nil, fmt.Errorf("denoising the edits: %w", err)
+	if best >= 0 {
+		return best
 	}
-	res.X0 = x0
-	return res, nil
+	for i, l := range r.Lambdas {
+		if best < 0 || math.Abs(l) > math.Abs(r.Lambdas[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// Stage returns the time spent on the named stage (0 when it did not run).
+func (r *EditResult) Stage(name string) time.Duration {
+	var d time.Duration
+	for _, s := range r.Stages {
+		if s.Name == name {
+			d += s.Duration
+		}
+	}
+	return d
+}
+
+// Total is the time of every stage.
+func (r *EditResult) Total() time.Duration {
+	var d time.Duration
+	for _, s := range r.Stages {
+		d += s.Duration
+	}
+	return d
 }

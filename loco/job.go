@@ -1,116 +1,110 @@
 package loco
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"time"
+	"math"
 )
 
-// EditJob is one LOCO-Edit run on an image (spec §4.1, Algorithm 1 of the paper): invert the image, denoise to
-// the edit time, find the masked, null-space-projected direction and render an edit strip.
+// DefaultEditT is the edit time of the authors' UNet scripts (CelebA-HQ, LSUN-Church): 0.6 of the 1000 training
+// steps, grid index 40 (t = 595.36). An EditJob with EditT 0 uses it unless the model suggests another time
+// (EditTimeSuggester).
+const DefaultEditT = 0.6
+
+// Strip is the authors' description of an edit strip: λ_j = j·Scale for j = 0..NumSteps, VisNum strengths per
+// sign (their x_space_guidance_scale, num_step and vis_num).
+type Strip struct {
+	Scale    float64
+	NumSteps int
+	VisNum   int
+}
+
+// DefaultStrip is the authors' CelebA-HQ strip: λ ∈ {−8, −4, 0, 4, 8}.
+var DefaultStrip = Strip{Scale: 0.5, NumSteps: 16, VisNum: 2}
+
+// Lambdas returns the strip's signed strengths (see Strengths).
+func (s Strip) Lambdas() ([]float64, error) { return Strengths(s.Scale, s.NumSteps, s.VisNum) }
+
+// EditJob holds every setting of one LOCO-Edit run (Algorithm 1 of the paper; docs/method.md §7): where
+// the edit happens, how its direction is found and which strengths are decoded. The inputs — image, mask, or a
+// direction to transfer — are passed beside it. Start from DefaultEditJob.
 type EditJob struct {
-	// Image is the clean image x0 (one sample, C·H·W values in [−1,1]). XT may be given instead (then Image is
-	// only used for reporting).
-	Image, XT []float32
-	// Mask is 1 inside the region to edit (C·H·W values).
-	Mask []float32
-	// EditT is the edit time as a fraction of 1000 (the authors' edit_t; 0.6 → grid index 40).
+	// EditT is the edit time as a fraction of the 1000 training steps (the grid index is argmin |t − 1000·EditT|);
+	// 0 means the model's suggestion or DefaultEditT.
 	EditT float64
-	// Direction configures the subspaces; PC selects which of the Rank directions to edit along.
+	// Steps is the DDIM grid size N used for inversion, sampling and decoding (0: DefaultSteps).
+	Steps int
+	// AllPairs runs every DDIM inversion pair, ending at t_max where generation starts; false reproduces the
+	// authors' loop, which stops one pair early (some images then regenerate as another one).
+	AllPairs bool
+	// Direction configures the subspaces: the output differentiated, the rank r on the mask, the null-space rank
+	// r′ on its complement (0: no projection), the subspace iteration, start bases, the random baseline.
 	Direction DirectionOptions
-	PC        int
-	// Saved, if set, is used instead of computing a direction (transfer).
-	Saved []float32
-	// Invert and Edit configure inversion and the strip.
-	Invert InvertOptions
-	Edit   EditOptions
-	// Progress, if set, receives progress bars and stage messages.
+	// PC is the singular vector edited along (0 = top; < Direction.Rank).
+	PC int
+	// NoMask takes the direction from the Jacobian of the whole output instead of the masked one, without
+	// projection (the ∂ε/∂x column of Table 1 was computed this way); the mask still measures locality.
+	NoMask bool
+	// Lambdas are the strengths decoded; 0 is the unedited image. Empty: the direction only.
+	Lambdas []float64
+	// LambdaStep, if positive, builds x_t + λ·v as the authors' loop does: |λ|/LambdaStep float32 additions of
+	// ±LambdaStep·v (when λ is a multiple of it); 0 adds λ·v at once.
+	LambdaStep float64
+	// Boost decodes with the authors' performance boosting (η = 1 below t = 201.8, seeded by Seed); false decodes
+	// deterministically (DDIM η = 0), so that locality and transfer measure the edit and not sampling noise.
+	Boost bool
+	Seed  uint64
+	// Progress, if set, receives stage messages and progress bars.
 	Progress io.Writer
 }
 
-// Stage is the duration of one step of a job.
-type Stage struct {
-	Name     string
-	Duration time.Duration
+// DefaultEditJob is the project's one set of edit defaults: the model's edit time (DefaultEditT for the paper's
+// UNets, 0.5 for fashion-molrg-32), the 100-step grid with every inversion pair, r = 1 and r′ = 5 (the paper's),
+// the default subspace iteration (Krylov), the authors' strip λ ∈ {−8, −4, 0, 4, 8} built by their float32
+// accumulation, and deterministic decoding.
+func DefaultEditJob() EditJob {
+	lambdas, _ := DefaultStrip.Lambdas()
+	return EditJob{Steps: DefaultSteps, AllPairs: true, Direction: DirectionOptions{Rank: 1, NullRank: 5},
+		Lambdas: lambdas, LambdaStep: DefaultStrip.Scale}
 }
 
-// EditReport is what RunEdit produced.
-type EditReport struct {
-	XT, Xt    []float32
-	Index     int
-	T         float32
-	Direction *Direction // nil when a saved direction was used
-	V         []float32  // the direction edited along
-	Strip     *EditResult
-	Stages    []Stage
+// Validate checks the job's settings before any heavy work and names the problem and the fix.
+func (j EditJob) Validate() error {
+	var errs []error
+	if !(j.EditT >= 0 && j.EditT <= 1) {
+		errs = append(errs, fmt.Errorf("edit time %g is outside (0, 1]: it is a fraction of the 1000 training steps (the authors use 0.5–0.7; 0 picks the model's default)", j.EditT))
+	}
+	if j.Steps != 0 && j.Steps < 2 {
+		errs = append(errs, fmt.Errorf("grid size %d: it must be at least 2 (the paper uses %d)", j.Steps, DefaultSteps))
+	}
+	if j.Direction.Rank < 1 {
+		errs = append(errs, fmt.Errorf("edit rank %d: it must be at least 1", j.Direction.Rank))
+	}
+	if j.Direction.NullRank < 0 {
+		errs = append(errs, fmt.Errorf("null-space rank %d: it must be 0 (no projection) or more", j.Direction.NullRank))
+	}
+	if j.PC < 0 || j.PC >= max(j.Direction.Rank, 1) {
+		errs = append(errs, fmt.Errorf("direction index %d is outside the edit rank %d: raise the rank or lower the index", j.PC, j.Direction.Rank))
+	}
+	if !(j.LambdaStep >= 0) || math.IsInf(j.LambdaStep, 0) {
+		errs = append(errs, fmt.Errorf("strength step %g: it must be a finite number ≥ 0", j.LambdaStep))
+	}
+	for _, l := range j.Lambdas {
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			errs = append(errs, fmt.Errorf("strength %g is not a finite number", l))
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// Total is the job's wall time.
-func (r *EditReport) Total() time.Duration {
-	var d time.Duration
-	for _, s := range r.Stages {
-		d += s.Duration
+// EditT resolves a job's edit time: editT itself, or for 0 the model's suggestion or DefaultEditT.
+func (p *Pipeline) EditT(editT float64) float64 {
+	if editT != 0 {
+		return editT
 	}
-	return d
-}
-
-// RunEdit runs an EditJob.
-func (p *Pipeline) RunEdit(job EditJob) (*EditReport, error) {
-	rep := &EditReport{}
-	stage := func(name string, fn func() error) error {
-		if job.Progress != nil {
-			fmt.Fprintf(job.Progress, "%s…\n", name)
-		}
-		start := time.Now()
-		err := fn()
-		rep.Stages = append(rep.Stages, Stage{name, time.Since(start)})
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		return nil
+	if s, ok := p.Model.(EditTimeSuggester); ok {
+		return s.SuggestedEditT()
 	}
-	if job.Mask != nil && len(job.Mask) != p.dim {
-		return nil, fmt.Errorf("mask has %d values but the model's samples have %d (C,H,W = %v): resize the mask to the model", len(job.Mask), p.dim, p.shape)
-	}
-	g, err := p.Grid(job.Edit.Steps, false)
-	if err != nil {
-		return nil, err
-	}
-	if job.EditT <= 0 || job.EditT > 1 {
-		return nil, fmt.Errorf("edit time %g is outside (0, 1]: it is a fraction of the 1000 training steps (the authors use 0.5–0.7)", job.EditT)
-	}
-	rep.Index = g.EditIndex(job.EditT)
-	rep.T = g.Timesteps[rep.Index]
-	job.Invert.Steps, job.Invert.Progress = job.Edit.Steps, job.Progress
-	job.Edit.Progress = job.Progress
-	if rep.XT = job.XT; rep.XT == nil {
-		if err := stage("inversion", func() (err error) { rep.XT, err = p.Invert(job.Image, job.Invert); return }); err != nil {
-			return nil, err
-		}
-	}
-	if err := stage("denoise to the edit time", func() (err error) {
-		rep.Xt, err = p.Sample(rep.XT, 0, rep.Index, SampleOptions{Steps: job.Edit.Steps, Progress: job.Progress})
-		return
-	}); err != nil {
-		return nil, err
-	}
-	if rep.V = job.Saved; rep.V == nil {
-		if job.Mask == nil {
-			return nil, fmt.Errorf("a mask is needed to compute a direction")
-		}
-		if job.PC < 0 || job.PC >= max(job.Direction.Rank, 1) {
-			return nil, fmt.Errorf("direction index %d is outside the rank %d", job.PC, job.Direction.Rank)
-		}
-		if err := stage("edit direction", func() (err error) {
-			rep.Direction, err = p.EditDirection(rep.Xt, rep.T, job.Mask, job.Direction)
-			return
-		}); err != nil {
-			return nil, err
-		}
-		rep.V = rep.Direction.Row(job.PC)
-	}
-	if err := stage("edit strip", func() (err error) { rep.Strip, err = p.EditStrip(rep.Xt, rep.Index, rep.V, job.Edit); return }); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return DefaultEditT
 }

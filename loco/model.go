@@ -13,6 +13,7 @@ import (
 
 	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/hf/hub"
+	"github.com/locoedit/locoedit/mlx"
 )
 
 // UNetDenoiser adapts a diffusers UNet2DModel (ε-prediction) to the Denoiser interface.
@@ -23,7 +24,10 @@ type UNetDenoiser struct {
 	PredType Prediction
 }
 
-var _ Denoiser = (*UNetDenoiser)(nil)
+var (
+	_ Denoiser           = (*UNetDenoiser)(nil)
+	_ BottleneckSplitter = (*UNetDenoiser)(nil)
+)
 
 // Name implements Denoiser.
 func (u *UNetDenoiser) Name() string { return u.ModelID }
@@ -46,6 +50,21 @@ func (u *UNetDenoiser) Context() *context.Context { return u.UNet.Context() }
 // Predict implements Denoiser.
 func (u *UNetDenoiser) Predict(ctx *context.Context, x, t *graph.Node) *graph.Node {
 	return u.UNet.Forward(ctx, x, t)
+}
+
+// SplitAtBottleneck implements BottleneckSplitter: h is the mid block's output (NCHW), and decode runs the up
+// path with the skip connections and the time embedding of x repeated for every row of hs.
+func (u *UNetDenoiser) SplitAtBottleneck(ctx *context.Context, x, t *graph.Node) (*graph.Node, func(hs *graph.Node) *graph.Node) {
+	enc := u.UNet.Encode(ctx, x, t)
+	decode := func(hs *graph.Node) *graph.Node {
+		k := hs.Shape().Dimensions[0]
+		skips := make([]*graph.Node, len(enc.Skips))
+		for i, s := range enc.Skips {
+			skips[i] = mlx.RepeatRows(s, k)
+		}
+		return u.UNet.Decode(ctx, diffusers.Bottleneck{H: mlx.NCHWToNHWC(hs), Skips: skips, Temb: mlx.RepeatRows(enc.Temb, k)})
+	}
+	return mlx.NHWCToNCHW(enc.H), decode
 }
 
 // registered maps the names of built-in (embedded) models to their loaders.

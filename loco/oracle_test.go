@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/models/molrg"
 )
@@ -86,7 +87,7 @@ func TestNullSpaceProjectionIsOrthogonal(t *testing.T) {
 	}
 	for r := range 2 {
 		for i := range 5 {
-			if c := math.Abs(loco.Cosine(proj.Row(r), proj.Null.Row(i))); c > 1e-4 {
+			if c := math.Abs(num.Cosine(proj.Row(r), proj.Null.Row(i))); c > 1e-4 {
 				t.Errorf("projected direction %d has cosine %.2g with null vector %d", r, c, i)
 			}
 		}

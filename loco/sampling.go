@@ -3,15 +3,107 @@ package loco
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/locoedit/locoedit/internal/num"
+	"github.com/locoedit/locoedit/internal/progress"
 )
 
-// SampleOptions configure DDIM sampling on the LOCO-Edit timestep grid (spec §1.2–1.6).
+// DefaultSteps is the size N of the LOCO-Edit time grid (N−1 DDIM transitions), the authors' value.
+const DefaultSteps = 100
+
+// Transition is one step of a sampler: from time T to time Next, at grid index Index, with DDIM's η.
+type Transition struct {
+	Index   int
+	T, Next float32
+	Eta     float64
+}
+
+// StepInfo is what a sampler reports after each step (k-diffusion's callback argument).
+type StepInfo struct {
+	// Step counts the steps of this call (1-based) and Steps is their number.
+	Step, Steps int
+	// Transition is the step just taken.
+	Transition
+	// X is the batch after the step (at time Next) and X0 the posterior mean x̂0 predicted at T. The sampler does
+	// not reuse them: a callback may keep them.
+	X, X0 []float32
+}
+
+// Callback receives every step of a sampler; an error stops the sampler and is returned by it.
+type Callback func(StepInfo) error
+
+// Callbacks calls each non-nil callback in turn.
+func Callbacks(cbs ...Callback) Callback {
+	return func(s StepInfo) error {
+		for _, cb := range cbs {
+			if cb == nil {
+				continue
+			}
+			if err := cb(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// ProgressBar returns a callback that draws a progress bar labelled desc on w (nil when w is nil). Use one per
+// sampler call.
+func ProgressBar(w io.Writer, desc string) Callback {
+	if w == nil {
+		return nil
+	}
+	var bar *progressbar.ProgressBar
+	return func(s StepInfo) error {
+		if bar == nil {
+			bar = progress.New(w, s.Steps, desc)
+		}
+		progress.Add(bar, 1)
+		return nil
+	}
+}
+
+// A Sampler moves a batch x (n samples of the pipeline's SampleShape) through the transitions and returns the
+// batch at the last one's Next, calling opts.Callback after every step. DDIM is the default; a model supplies
+// its own through SamplerProvider.
+type Sampler func(p *Pipeline, x []float32, steps []Transition, opts SampleOptions) ([]float32, error)
+
+// DDIM is the LOCO-Edit DDIM sampler (docs/method.md §4): each transition predicts ε and x̂0 at T and
+// steps to Next with η (DDIMStepFor). Stochastic steps draw their noise from opts.Seed. Inversion runs it on an
+// inversion grid.
+func DDIM(p *Pipeline, x []float32, steps []Transition, opts SampleOptions) ([]float32, error) {
+	rng := num.NewRand(opts.Seed, 0xdd1)
+	s := p.Model.Schedule()
+	for i, st := range steps {
+		eps, x0, err := p.Predict(x, []float32{st.T})
+		if err != nil {
+			return nil, fmt.Errorf("DDIM step %d (t = %g): %w", st.Index, st.T, err)
+		}
+		var noise []float32
+		if st.Eta != 0 {
+			noise = num.Gaussian(rng, len(x))
+		}
+		out := eps
+		if p.Model.Prediction() == PredictSample {
+			out = x0
+		}
+		if x, _, err = DDIMStepFor(p.Model.Prediction(), x, out, s.AlphaBar(st.T), s.AlphaBar(st.Next), st.Eta, noise); err != nil {
+			return nil, fmt.Errorf("DDIM step %d (t = %g): %w", st.Index, st.T, err)
+		}
+		if opts.Callback != nil {
+			if err := opts.Callback(StepInfo{Step: i + 1, Steps: len(steps), Transition: st, X: x, X0: x0}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return x, nil
+}
+
+// SampleOptions configure sampling on the LOCO-Edit timestep grid (docs/method.md §3).
 type SampleOptions struct {
-	// Steps is the grid size N (N−1 transitions); 0 means 100, the authors' value.
+	// Steps is the grid size N (N−1 transitions); 0 means DefaultSteps.
 	Steps int
 	// Eta is DDIM's η for every step (0: deterministic).
 	Eta float64
@@ -20,65 +112,27 @@ type SampleOptions struct {
 	Boost bool
 	// Seed makes the noise of stochastic steps reproducible.
 	Seed uint64
-	// Progress, if set, receives a progress bar.
-	Progress io.Writer
+	// Callback, if set, receives every step (ProgressBar draws a progress bar).
+	Callback Callback
 }
 
-func (o SampleOptions) steps() int {
-	if o.Steps == 0 {
-		return 100
-	}
-	return o.Steps
-}
-
-// Grid returns the model's LOCO-Edit grid with steps points (t_max = number of training steps − 1).
+// Grid returns the model's LOCO-Edit grid with steps points (0: DefaultSteps; t_max = number of training
+// steps − 1).
 func (p *Pipeline) Grid(steps int, inversion bool) (Grid, error) {
 	if steps == 0 {
-		steps = 100
+		steps = DefaultSteps
 	}
 	return NewGrid(steps, float32(p.Model.Schedule().NumTrainSteps()-1), inversion)
 }
 
-// newProgress returns a progress bar on w, or nil.
-func newProgress(w io.Writer, n int, desc string) *progressbar.ProgressBar {
-	if w == nil {
-		return nil
-	}
-	return progressbar.NewOptions(n, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(desc),
-		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionThrottle(250*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
-}
-
-// step runs one DDIM transition t → tNext for a batch.
-func (p *Pipeline) step(x []float32, t, tNext float32, eta float64, rng *rand.Rand) ([]float32, error) {
-	eps, x0, err := p.Predict(x, []float32{t})
-	if err != nil {
-		return nil, err
-	}
-	var noise []float32
-	if eta != 0 {
-		noise = make([]float32, len(x))
-		for i := range noise {
-			noise[i] = float32(rng.NormFloat64())
-		}
-	}
-	out := eps
-	if p.Model.Prediction() == PredictSample {
-		out = x0
-	}
-	s := p.Model.Schedule()
-	next, _, err := DDIMStepFor(p.Model.Prediction(), x, out, s.AlphaBar(t), s.AlphaBar(tNext), eta, noise)
-	return next, err
-}
-
-// Sample runs the forward (denoising) DDIM steps with indices from ≤ i < to of the grid on a batch x (n·C·H·W
-// values); to < 0 means to the end (t = 0). Starting from index 0 means starting from x_T at t = t_max.
+// Sample runs the forward (denoising) steps with indices from ≤ i < to of the grid on a batch x (n·Dim values)
+// with the model's sampler; to < 0 means to the end (t = 0). Starting from index 0 means starting from x_T at
+// t = t_max.
 func (p *Pipeline) Sample(x []float32, from, to int, opts SampleOptions) ([]float32, error) {
-	if _, err := p.batchOf("x", x); err != nil {
+	if _, err := batchOf("x", x, p.shape); err != nil {
 		return nil, err
 	}
-	g, err := p.Grid(opts.steps(), false)
+	g, err := p.Grid(opts.Steps, false)
 	if err != nil {
 		return nil, err
 	}
@@ -88,45 +142,36 @@ func (p *Pipeline) Sample(x []float32, from, to int, opts SampleOptions) ([]floa
 	if from < 0 || from > to || to > g.Len() {
 		return nil, fmt.Errorf("sampling indices [%d, %d) are outside the grid's %d steps", from, to, g.Len())
 	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 0xdd1))
 	boost := g.PerformanceBoostIndex()
-	bar := newProgress(opts.Progress, to-from, "DDIM")
+	steps := make([]Transition, 0, to-from)
 	for i := from; i < to; i++ {
 		eta := opts.Eta
 		if opts.Boost && i >= boost {
 			eta = 1
 		}
-		if x, err = p.step(x, g.Timesteps[i], g.Next[i], eta, rng); err != nil {
-			return nil, fmt.Errorf("DDIM step %d (t = %g): %w", i, g.Timesteps[i], err)
-		}
-		if bar != nil {
-			_ = bar.Add(1)
-		}
+		steps = append(steps, Transition{Index: i, T: g.Timesteps[i], Next: g.Next[i], Eta: eta})
 	}
-	return x, nil
+	return p.sampler(p, x, steps, opts)
 }
 
 // InvertOptions configure DDIM inversion.
 type InvertOptions struct {
-	// Steps is the grid size N; 0 means 100.
+	// Steps is the grid size N; 0 means DefaultSteps.
 	Steps int
-	// AllPairs runs all N−1 inversion transitions (ending at t = t_max). The default reproduces the authors'
-	// loop, which stops one pair early (at t ≈ 988.9 for N = 100) while generation then restarts at t_max.
+	// AllPairs runs all N−1 inversion transitions (ending at t = t_max, where generation starts). False
+	// reproduces the authors' loop, which stops one pair early (at t ≈ 988.9 for N = 100).
 	AllPairs bool
-	// Progress, if set, receives a progress bar.
-	Progress io.Writer
+	// Callback, if set, receives every step.
+	Callback Callback
 }
 
-// Invert maps clean images x0 (n·C·H·W values in [−1,1]) to x_T by deterministic DDIM inversion (spec §2).
+// Invert maps clean images x0 (n·Dim values in [−1,1]) to x_T by deterministic DDIM inversion (docs/method.md,
+// "DDIM inversion").
 func (p *Pipeline) Invert(x0 []float32, opts InvertOptions) ([]float32, error) {
-	if _, err := p.batchOf("x0", x0); err != nil {
+	if _, err := batchOf("x0", x0, p.shape); err != nil {
 		return nil, err
 	}
-	steps := opts.Steps
-	if steps == 0 {
-		steps = 100
-	}
-	g, err := p.Grid(steps, true)
+	g, err := p.Grid(opts.Steps, true)
 	if err != nil {
 		return nil, err
 	}
@@ -134,15 +179,13 @@ func (p *Pipeline) Invert(x0 []float32, opts InvertOptions) ([]float32, error) {
 	if !opts.AllPairs {
 		n--
 	}
-	bar := newProgress(opts.Progress, n, "DDIM inversion")
-	x := x0
+	steps := make([]Transition, n)
 	for k := range n {
-		if x, err = p.step(x, g.Timesteps[k], g.Next[k], 0, nil); err != nil {
-			return nil, fmt.Errorf("inversion step %d (t = %g): %w", k, g.Timesteps[k], err)
-		}
-		if bar != nil {
-			_ = bar.Add(1)
-		}
+		steps[k] = Transition{Index: k, T: g.Timesteps[k], Next: g.Next[k]}
 	}
-	return x, nil
+	xT, err := DDIM(p, x0, steps, SampleOptions{Callback: opts.Callback})
+	if err != nil {
+		return nil, fmt.Errorf("inversion: %w", err)
+	}
+	return xT, nil
 }

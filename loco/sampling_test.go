@@ -43,7 +43,7 @@ func TestInversionAndEditMatchAuthors(t *testing.T) {
 	if d := maxAbsDiff32(accumulate(goldenVec(t, "loco/xt_edit"), dir, 0.5, 8), goldenVec(t, "loco/xt_edited")); d > 1e-6 {
 		t.Errorf("accumulated x_t + 8·v differs by %.3g", d)
 	}
-	res, err := p.EditWith(goldenVec(t, "loco/xt_edit"), idx, EditOptions{},
+	res, err := p.Compose(&Point{Xt: goldenVec(t, "loco/xt_edit"), Index: idx}, DefaultEditJob(),
 		nil, []Combination{{Direction: dir, Lambda: 16 * 0.5}})
 	if err != nil {
 		t.Fatal(err)

@@ -9,40 +9,40 @@ import (
 type BetaSchedule string
 
 const (
-	// Linear is β_i = start + (end−start)·i/(n−1) (DDPM; spec §1.1).
-	Linear BetaSchedule = "linear"
-	// ScaledLinear is β_i = (sqrt(start) + (sqrt(end)−sqrt(start))·i/(n−1))² (Stable Diffusion, LCM; spec §1.1).
-	ScaledLinear BetaSchedule = "scaled_linear"
-	// SquaredCosCapV2 is the improved-DDPM cosine schedule, β_i = min(1 − ā((i+1)/n)/ā(i/n), 0.999) with
-	// ā(s) = cos²((s+0.008)/1.008·π/2) (DeepFloyd IF; spec §1.1). start and end are ignored.
-	SquaredCosCapV2 BetaSchedule = "squaredcos_cap_v2"
+	// BetaLinear is β_i = start + (end−start)·i/(n−1) (DDPM; docs/method.md §2).
+	BetaLinear BetaSchedule = "linear"
+	// BetaScaledLinear is β_i = (sqrt(start) + (sqrt(end)−sqrt(start))·i/(n−1))² (Stable Diffusion, LCM; docs/method.md §2).
+	BetaScaledLinear BetaSchedule = "scaled_linear"
+	// BetaSquaredCosCapV2 is the improved-DDPM cosine schedule, β_i = min(1 − ā((i+1)/n)/ā(i/n), 0.999) with
+	// ā(s) = cos²((s+0.008)/1.008·π/2) (DeepFloyd IF; docs/method.md §2). start and end are ignored.
+	BetaSquaredCosCapV2 BetaSchedule = "squaredcos_cap_v2"
 )
 
 // SupportedBetaSchedules lists the schedules AlphasCumprod knows.
-var SupportedBetaSchedules = []BetaSchedule{Linear, ScaledLinear, SquaredCosCapV2}
+var SupportedBetaSchedules = []BetaSchedule{BetaLinear, BetaScaledLinear, BetaSquaredCosCapV2}
 
-// Betas returns the β table of a schedule, computed in float64 (spec §1.1). The linear ramps follow
+// Betas returns the β table of a schedule, computed in float64 (docs/method.md §2). The linear ramps follow
 // torch.linspace(start, end, n, dtype=float64) on CPU bit for bit, as the authors' YHCustomScheduler builds them.
 func Betas(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) ([]float64, error) {
 	if numTrainSteps < 1 {
 		return nil, fmt.Errorf("beta schedule %q: numTrainSteps is %d, it must be at least 1", kind, numTrainSteps)
 	}
 	switch kind {
-	case Linear:
+	case BetaLinear:
 		return torchLinspace(betaStart, betaEnd, numTrainSteps, avx2Lanes64), nil
-	case ScaledLinear:
+	case BetaScaledLinear:
 		betas := torchLinspace(math.Sqrt(betaStart), math.Sqrt(betaEnd), numTrainSteps, avx2Lanes64)
 		for i, b := range betas {
 			betas[i] = b * b
 		}
 		return betas, nil
-	case SquaredCosCapV2:
+	case BetaSquaredCosCapV2:
 		return cosineBetas(numTrainSteps), nil
 	}
 	return nil, fmt.Errorf("unknown beta schedule %q: supported schedules are %q", kind, SupportedBetaSchedules)
 }
 
-// cosineBetas is diffusers' betas_for_alpha_bar with the "cosine" transform and max_beta 0.999 (spec §1.1).
+// cosineBetas is diffusers' betas_for_alpha_bar with the "cosine" transform and max_beta 0.999 (docs/method.md §2).
 func cosineBetas(n int) []float64 {
 	alphaBar := func(s float64) float64 {
 		c := math.Cos((s + 0.008) / 1.008 * math.Pi / 2)
@@ -58,7 +58,7 @@ func cosineBetas(n int) []float64 {
 }
 
 // AlphasCumprod returns ᾱ_i = Π_{j≤i}(1 − β_j), i = 0..numTrainSteps−1, computed in float64 like the reference
-// (spec §1.1: betas in float64, then a float64 cumulative product). An unknown kind is an error that lists the
+// (docs/method.md §2: betas in float64, then a float64 cumulative product). An unknown kind is an error that lists the
 // supported schedules.
 func AlphasCumprod(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) ([]float64, error) {
 	betas, err := Betas(kind, betaStart, betaEnd, numTrainSteps)
@@ -74,7 +74,7 @@ func AlphasCumprod(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps 
 	return ab, nil
 }
 
-// Schedule is a VP diffusion model's noise schedule: the table ᾱ[i], i = 0..NumTrainSteps()−1 (spec §1.1).
+// Schedule is a VP diffusion model's noise schedule: the table ᾱ[i], i = 0..NumTrainSteps()−1 (docs/method.md §2).
 //
 // The table is kept in float64. The reference casts it to the model dtype (float32) before use; AlphaBar32
 // gives that rounded value, and the float32 DDIM steps (DDIMStep) round their ᾱ arguments the same way.
@@ -83,7 +83,7 @@ type Schedule struct {
 	AlphasCumprod []float64
 }
 
-// NewSchedule builds the ᾱ table of a β schedule (spec §1.1); see AlphasCumprod.
+// NewSchedule builds the ᾱ table of a β schedule (docs/method.md §2); see AlphasCumprod.
 func NewSchedule(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) (*Schedule, error) {
 	ab, err := AlphasCumprod(kind, betaStart, betaEnd, numTrainSteps)
 	if err != nil {
@@ -93,9 +93,9 @@ func NewSchedule(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps in
 }
 
 // LinearSchedule is the DDPM schedule every unconditional model of the paper uses: linear β from 1e-4 to 0.02
-// over 1000 steps (spec §1.1, YHCustomScheduler's hard-coded values).
+// over 1000 steps (docs/method.md §2, YHCustomScheduler's hard-coded values).
 func LinearSchedule() *Schedule {
-	s, err := NewSchedule(Linear, 1e-4, 0.02, 1000)
+	s, err := NewSchedule(BetaLinear, 1e-4, 0.02, 1000)
 	if err != nil {
 		// Unreachable: the arguments are constants that NewSchedule accepts.
 		return &Schedule{}
@@ -107,7 +107,7 @@ func LinearSchedule() *Schedule {
 func (s *Schedule) NumTrainSteps() int { return len(s.AlphasCumprod) }
 
 // Index is the table index that time t reads: floor(t) (torch's t.long() of a non-negative float32 t), clamped to
-// [0, NumTrainSteps()−1] (spec §1.2, "floor(t) lookup").
+// [0, NumTrainSteps()−1] (docs/method.md §1, §3).
 func (s *Schedule) Index(t float32) int {
 	n := len(s.AlphasCumprod)
 	switch {
@@ -119,7 +119,7 @@ func (s *Schedule) Index(t float32) int {
 	return int(math.Floor(float64(t)))
 }
 
-// AlphaBar is ᾱ[floor(t)] in float64, t being the (fractional) float32 time the network sees (spec §1.2).
+// AlphaBar is ᾱ[floor(t)] in float64, t being the (fractional) float32 time the network sees (docs/method.md §3).
 // It returns NaN for an empty table or a NaN t.
 func (s *Schedule) AlphaBar(t float32) float64 {
 	if len(s.AlphasCumprod) == 0 || t != t {
@@ -129,5 +129,5 @@ func (s *Schedule) AlphaBar(t float32) float64 {
 }
 
 // AlphaBar32 is AlphaBar rounded to float32: the value the reference uses after casting ᾱ to the model dtype
-// (spec §1.1, "then cast to model dtype").
+// (docs/method.md §2).
 func (s *Schedule) AlphaBar32(t float32) float32 { return float32(s.AlphaBar(t)) }

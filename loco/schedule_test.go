@@ -8,7 +8,7 @@ import (
 	"github.com/locoedit/locoedit/hf/safetensors"
 )
 
-// schedGoldenPath is the reference data of /work/shared/golden (see its README).
+// schedGoldenPath is the golden reference data (diffusers and the authors' code; testdata/golden/meta.json).
 const schedGoldenPath = "../testdata/golden/golden.safetensors"
 
 // schedGolden reads the golden tensors the schedule tests need.
@@ -96,17 +96,17 @@ func TestAlphasCumprodReferenceValues(t *testing.T) {
 		want       float64 // as printed in the spec
 		unit       float64 // one unit in the last printed digit
 	}{
-		{Linear, 1e-4, 0.02, 0, 0.9999, 1e-4},
-		{Linear, 1e-4, 0.02, 201, 0.6537, 1e-4},
-		{Linear, 1e-4, 0.02, 504, 0.0747, 1e-4},
-		{Linear, 1e-4, 0.02, 595, 0.02716, 1e-5},
-		{Linear, 1e-4, 0.02, 696, 0.00727, 1e-5},
-		{Linear, 1e-4, 0.02, 746, 0.00351, 1e-5},
-		{Linear, 1e-4, 0.02, 797, 0.00158, 1e-5},
-		{ScaledLinear, 0.00085, 0.012, 696, 0.08497, 1e-5},
-		{ScaledLinear, 0.00085, 0.012, 499, 0.2777, 1e-4},
-		{SquaredCosCapV2, 0, 0, 750, 0.1432, 1e-4},
-		{SquaredCosCapV2, 0, 0, 990, 1.97e-4, 1e-6},
+		{BetaLinear, 1e-4, 0.02, 0, 0.9999, 1e-4},
+		{BetaLinear, 1e-4, 0.02, 201, 0.6537, 1e-4},
+		{BetaLinear, 1e-4, 0.02, 504, 0.0747, 1e-4},
+		{BetaLinear, 1e-4, 0.02, 595, 0.02716, 1e-5},
+		{BetaLinear, 1e-4, 0.02, 696, 0.00727, 1e-5},
+		{BetaLinear, 1e-4, 0.02, 746, 0.00351, 1e-5},
+		{BetaLinear, 1e-4, 0.02, 797, 0.00158, 1e-5},
+		{BetaScaledLinear, 0.00085, 0.012, 696, 0.08497, 1e-5},
+		{BetaScaledLinear, 0.00085, 0.012, 499, 0.2777, 1e-4},
+		{BetaSquaredCosCapV2, 0, 0, 750, 0.1432, 1e-4},
+		{BetaSquaredCosCapV2, 0, 0, 990, 1.97e-4, 1e-6},
 	}
 	for _, c := range cases {
 		ab, err := AlphasCumprod(c.kind, c.start, c.end, 1000)
@@ -143,7 +143,7 @@ func TestAlphasCumprodErrors(t *testing.T) {
 			t.Errorf("error %q does not list %q", err, k)
 		}
 	}
-	if _, err := NewSchedule(Linear, 1e-4, 0.02, 0); err == nil {
+	if _, err := NewSchedule(BetaLinear, 1e-4, 0.02, 0); err == nil {
 		t.Error("NewSchedule with 0 steps accepted")
 	}
 }

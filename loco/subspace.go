@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // StopRule says when SubspaceIteration stops.
@@ -131,13 +132,16 @@ type Subspace struct {
 	V []float32
 	// S are the singular values, descending.
 	S []float64
-	// U holds the un-normalised J·v_i (k rows of J's output length, d for Pipeline products; the authors' u,
-	// transposed): for the power method J times the previous basis, for Krylov J times the returned V (norm S_i).
+	// U holds J·v_i for each returned row v_i (k rows of J's output length; norm S_i).
 	U []float32
 	// Iterations run, and Evaluations = Jacobian products used (one JVP and one VJP per vector per iteration).
 	Iterations, Evaluations int
-	// Residuals are ‖Jᵀu_i − s_i·v_i‖/s_i for u_i = J v_i/‖J v_i‖ (= ‖JᵀJ v_i − s_i² v_i‖/s_i²; 0 for an exact
-	// singular pair): of the previous basis for the power method, of the returned vectors for Krylov.
+	// Residuals are the relative residuals ‖JᵀJ v_i − S_i² v_i‖/S_i² of the returned rows (0 for an exact
+	// singular pair; they bound the angle to the exact singular vector by Residual·σ_i²/gap_i).
+	//
+	// With StopFaithful the power method returns the authors' output instead, whose rows are one power step
+	// past its last products: V = the right singular vectors of JᵀJ·V_prev, S = the square roots of their
+	// singular values, and U and Residuals those of V_prev (the authors' un-normalised u).
 	Residuals []float64
 	// Change is the last value of the stopping rule's measure; Converged says whether it passed.
 	Change    float64
@@ -234,20 +238,7 @@ func newSubspaceIterator(dim int, opts SubspaceOptions) (subspaceIterator, error
 
 // RandomOrthonormal returns k×d orthonormal rows: the Q of a QR factorisation of a Gaussian d×k matrix, transposed.
 func RandomOrthonormal(k, d int, seed uint64) *mat.Dense {
-	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	g := mat.NewDense(d, k, nil)
-	for i := range d {
-		for j := range k {
-			g.Set(i, j, rng.NormFloat64())
-		}
-	}
-	var qr mat.QR
-	qr.Factorize(g)
-	var q mat.Dense
-	qr.QTo(&q)
-	out := mat.NewDense(k, d, nil)
-	out.Copy(q.Slice(0, d, 0, k).T())
-	return out
+	return mat.DenseCopyOf(num.OrthonormalColumns(num.NewRand(seed, 0x5eed), d, k).T())
 }
 
 // SubspaceDistance is the sine of the largest principal angle between the row spaces of a and b (k×d, orthonormal
@@ -276,8 +267,8 @@ func PrincipalCosines(a, b []float32, dim int) ([]float64, error) {
 	if dim <= 0 || len(a) == 0 || len(b) == 0 || len(a)%dim != 0 || len(b)%dim != 0 {
 		return nil, fmt.Errorf("principal angles: bases of %d and %d values are not non-empty sets of rows of %d", len(a), len(b), dim)
 	}
-	am := mat.NewDense(len(a)/dim, dim, toF64(a))
-	bm := mat.NewDense(len(b)/dim, dim, toF64(b))
+	am := mat.NewDense(len(a)/dim, dim, num.Float64s(a))
+	bm := mat.NewDense(len(b)/dim, dim, num.Float64s(b))
 	var m mat.Dense
 	m.Mul(am, bm.T())
 	var svd mat.SVD
@@ -319,18 +310,20 @@ type BatchJTJFunc func(vs, masks []float32) (u, vhat []float32, err error)
 // Subspaces computes several subspaces of the same Jacobian (e.g. of a mask and of its complement) at x, t:
 // their iterations run in lockstep so each step evaluates every still-running block in one batched graph.
 func (p *Pipeline) Subspaces(output Output, x []float32, t float32, problems []SubspaceProblem) ([]*Subspace, error) {
-	return subspacesLockstep(p.dim, p.shape, problems, func(vs, masks []float32) ([]float32, []float32, error) {
+	return subspacesLockstep(p.dim, p.outputShape(output), problems, func(vs, masks []float32) ([]float32, []float32, error) {
 		return p.JTJ(output, x, t, vs, masks)
 	})
 }
 
-// subspacesLockstep runs several subspace problems of dimension dim in lockstep with one batched product per step.
-func subspacesLockstep(dim int, shape []int, problems []SubspaceProblem, jtj BatchJTJFunc) ([]*Subspace, error) {
+// subspacesLockstep runs several subspace problems of dimension dim in lockstep with one batched product per step;
+// masks have the output's shape.
+func subspacesLockstep(dim int, outShape []int, problems []SubspaceProblem, jtj BatchJTJFunc) ([]*Subspace, error) {
+	outDim := outShape[0] * outShape[1] * outShape[2]
 	states := make([]subspaceIterator, len(problems))
 	for i, pr := range problems {
 		if pr.Mask != nil {
-			if len(pr.Mask) != dim {
-				return nil, fmt.Errorf("subspace %d: mask has %d values, the model's samples have %d (C,H,W = %v)", i, len(pr.Mask), dim, shape)
+			if len(pr.Mask) != outDim {
+				return nil, fmt.Errorf("subspace %d: mask has %d values, the model's outputs have %d (C,H,W = %v)", i, len(pr.Mask), outDim, outShape)
 			}
 			if n := countNonzero(pr.Mask); n == 0 {
 				return nil, fmt.Errorf("subspace %d: %w", i, ErrEmptyMask)
@@ -344,7 +337,7 @@ func subspacesLockstep(dim int, shape []int, problems []SubspaceProblem, jtj Bat
 		}
 		states[i] = s
 	}
-	ones := make([]float32, dim)
+	ones := make([]float32, outDim)
 	for i := range ones {
 		ones[i] = 1
 	}
@@ -402,22 +395,6 @@ func countNonzero(m []float32) int {
 		}
 	}
 	return n
-}
-
-func toF64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
-
-func toF32(x []float64) []float32 {
-	out := make([]float32, len(x))
-	for i, v := range x {
-		out[i] = float32(v)
-	}
-	return out
 }
 
 // ErrEmptyMask is returned when a mask selects nothing.

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // goldenSubspaceMetrics compares a rank-1 masked subspace and a rank-5 complement subspace with the full-Jacobian
@@ -16,7 +18,7 @@ func goldenSubspaceMetrics(t testing.TB, top, null []float32) (cosTop, overlap f
 	if err != nil {
 		t.Fatal(err)
 	}
-	return math.Abs(Cosine(top, exactTop)), cs[len(cs)-1]
+	return math.Abs(num.Cosine(top, exactTop)), cs[len(cs)-1]
 }
 
 // exactEditDirection is the edit direction from the full-Jacobian SVD: the top masked right singular vector
@@ -24,7 +26,7 @@ func goldenSubspaceMetrics(t testing.TB, top, null []float32) (cosTop, overlap f
 func exactEditDirection(t testing.TB) []float32 {
 	d := len(goldenVec(t, "loco/xt_edit"))
 	v := NullSpaceProject(goldenVec(t, "jac/masked_x0_right_sv")[:d], goldenVec(t, "jac/null_x0_right_sv")[:5*d], d)
-	if err := Normalize(v); err != nil {
+	if err := num.Normalize(v); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -61,10 +63,10 @@ func TestSubspaceGoldenKrylov(t *testing.T) {
 	exactNullS := goldenVec(t, "jac/null_x0_singular_values")
 	evals := modify.Evaluations + null.Evaluations
 	t.Logf("authors (power, faithful): |cos| top %.5f, null overlap %.4f, direction |cos| with exact %.4f, s %.5f / %.4f, 600 evaluations",
-		authorsCos, authorsOverlap, math.Abs(Cosine(goldenVec(t, "loco/edit_direction"), exactDir)),
+		authorsCos, authorsOverlap, math.Abs(num.Cosine(goldenVec(t, "loco/edit_direction"), exactDir)),
 		goldenVec(t, "loco/s_modify"), goldenVec(t, "loco/s_null"))
 	t.Logf("Krylov (default):          |cos| top %.5f, null overlap %.4f, direction |cos| with exact %.4f, s %.5f / %.4f, %d+%d = %d evaluations in %d+%d iterations, %.1f s",
-		cosTop, overlap, math.Abs(Cosine(dir.Row(0), exactDir)), modify.S, null.S, modify.Evaluations, null.Evaluations, evals,
+		cosTop, overlap, math.Abs(num.Cosine(dir.Row(0), exactDir)), modify.S, null.S, modify.Evaluations, null.Evaluations, evals,
 		modify.Iterations, null.Iterations, elapsed.Seconds())
 	t.Logf("exact:                     s %.5f / %.4f; Krylov residuals %.2g / %.2g", exactS[:1], exactNullS[:5], modify.Residuals, null.Residuals)
 	if !modify.Converged || !null.Converged {

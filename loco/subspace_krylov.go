@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // krylovState is block Krylov subspace iteration on JᵀJ with full re-orthogonalisation and Rayleigh–Ritz
@@ -53,7 +55,7 @@ func newKrylovState(dim int, opts SubspaceOptions) *krylovState {
 	k := opts.Rank
 	c := min(k+opts.Oversample, dim)
 	b := min(opts.BlockSize, c)
-	s := &krylovState{opts: opts, dim: dim, k: k, cand: c, bsize: b, rng: rand.New(rand.NewPCG(opts.Seed, 0x6b7279))}
+	s := &krylovState{opts: opts, dim: dim, k: k, cand: c, bsize: b, rng: num.NewRand(opts.Seed, 0x6b7279)}
 	s.maxBasis = opts.MaxBasis
 	if s.maxBasis == 0 {
 		s.maxBasis = min(400, krylovMemory/(12*dim))
@@ -62,7 +64,7 @@ func newKrylovState(dim int, opts SubspaceOptions) *krylovState {
 	var start [][]float64
 	if opts.Init != nil {
 		for i := range k {
-			start = append(start, toF64(opts.Init[i*dim:(i+1)*dim]))
+			start = append(start, num.Float64s(opts.Init[i*dim:(i+1)*dim]))
 		}
 	} else {
 		g := RandomOrthonormal(k, dim, opts.Seed)
@@ -105,13 +107,7 @@ func (s *krylovState) block() []float32 {
 	return out
 }
 
-func (s *krylovState) randomVector() []float64 {
-	v := make([]float64, s.dim)
-	for i := range v {
-		v[i] = s.rng.NormFloat64()
-	}
-	return v
-}
+func (s *krylovState) randomVector() []float64 { return num.Gaussian64(s.rng, s.dim) }
 
 // orthonormalise orthogonalises the rows of x (twice) against the stored basis and each other and normalises
 // them. A row that vanishes is replaced by a random direction; rows are dropped only once the stored basis
@@ -123,22 +119,13 @@ func (s *krylovState) orthonormalise(x [][]float64) [][]float32 {
 			if len(s.q)+len(out) >= s.dim {
 				return out
 			}
-			n0 := norm64(v)
-			for range 2 {
-				for _, q := range s.q {
-					axpy64(v, -dot64x32(v, q), q)
-				}
-				for _, q := range out {
-					axpy64(v, -dot64x32(v, q), q)
-				}
-			}
-			n1 := norm64(v)
+			n0 := num.Norm64(v)
+			n1 := num.Orthogonalize(v, s.q, out)
 			if n0 > 0 && n1 > krylovDeflation*n0 {
-				row := make([]float32, s.dim)
-				for i, e := range v {
-					row[i] = float32(e / n1)
+				for i := range v {
+					v[i] /= n1
 				}
-				out = append(out, row)
+				out = append(out, num.Float32s(v))
 				break
 			}
 			if try == 3 { // four random draws all inside the span: treat the space as exhausted
@@ -150,21 +137,52 @@ func (s *krylovState) orthonormalise(x [][]float64) [][]float32 {
 	return out
 }
 
-// step consumes U = J·block and V̂ = JᵀJ·block.
+// step consumes U = J·block and V̂ = JᵀJ·block: it stores the block (phase 1), extracts the Ritz pairs (phase 2),
+// and unless they have converged prepares the next block (phase 3), compressing the basis if needed (phase 4).
 func (s *krylovState) step(u, w []float32) error {
-	d, nb := s.dim, len(s.pending)
 	s.iteration++
+	m0, err := s.store(u, w)
+	if err != nil {
+		return err
+	}
+	vecs, order, err := s.rayleighRitz()
+	if err != nil {
+		return err
+	}
+	if s.opts.Progress != nil {
+		s.opts.Progress(s.iteration, s.res.Change)
+	}
+	if s.res.Converged || s.iteration >= s.opts.MaxIter {
+		s.done = true
+		return nil
+	}
+	s.pending = s.nextBlock(m0)
+	if len(s.pending) == 0 {
+		// B spans the whole space, so the Ritz pairs are exact up to rounding.
+		s.done = true
+		return nil
+	}
+	if len(s.q)+len(s.pending) > s.maxBasis {
+		s.restart(vecs, order)
+	}
+	return nil
+}
+
+// store appends the evaluated block with its products to the basis and extends the Gram matrix (phase 1). It
+// returns the index of the block's first row.
+func (s *krylovState) store(u, w []float32) (int, error) {
+	d, nb := s.dim, len(s.pending)
 	if len(w) != nb*d || len(u) == 0 || len(u)%nb != 0 {
-		return fmt.Errorf("subspace iteration %d: got %d and %d values for J·V and JᵀJ·V, want %d vectors each (JᵀJ·V of %d)", s.iteration, len(u), len(w), nb, d)
+		return 0, fmt.Errorf("subspace iteration %d: got %d and %d values for J·V and JᵀJ·V, want %d vectors each (JᵀJ·V of %d)", s.iteration, len(u), len(w), nb, d)
 	}
 	for _, x := range [][]float32{u, w} {
 		if err := checkFinite(x); err != nil {
-			return fmt.Errorf("subspace iteration %d: %w", s.iteration, err)
+			return 0, fmt.Errorf("subspace iteration %d: %w", s.iteration, err)
 		}
 	}
 	l := len(u) / nb // output length of J
 	if len(s.u) > 0 && len(s.u[0]) != l {
-		return fmt.Errorf("subspace iteration %d: J·V has %d values per vector, earlier %d", s.iteration, l, len(s.u[0]))
+		return 0, fmt.Errorf("subspace iteration %d: J·V has %d values per vector, earlier %d", s.iteration, l, len(s.u[0]))
 	}
 	s.evals += 2 * nb
 	m0 := len(s.q)
@@ -174,16 +192,26 @@ func (s *krylovState) step(u, w []float32) error {
 		s.w = append(s.w, slices.Clone(w[i*d:(i+1)*d]))
 	}
 	s.pending = nil
-	for i := m0; i < len(s.u); i++ {
+	s.extendGram(m0)
+	return m0, nil
+}
+
+// extendGram adds the rows from..len(s.u)−1 of the Gram matrix ⟨u_i, u_j⟩ (j ≤ i).
+func (s *krylovState) extendGram(from int) {
+	for i := from; i < len(s.u); i++ {
 		row := make([]float64, i+1)
 		for j := range i + 1 {
-			row[j] = dot32(s.u[i], s.u[j])
+			row[j] = num.Dot(s.u[i], s.u[j])
 		}
 		s.gram = append(s.gram, row)
 	}
+}
 
-	// Rayleigh–Ritz on span(B).
-	m := len(s.q)
+// rayleighRitz eigen-decomposes the Gram matrix of the stored basis (phase 2) and sets the result to the top
+// Ritz pairs with their exact residuals and the stopping rule's verdict. It returns the eigenvectors and their
+// order (descending eigenvalue) for a restart.
+func (s *krylovState) rayleighRitz() (*mat.Dense, []int, error) {
+	d, m, l := s.dim, len(s.q), len(s.u[0])
 	g := mat.NewSymDense(m, nil)
 	for i := range m {
 		for j := range i + 1 {
@@ -192,11 +220,11 @@ func (s *krylovState) step(u, w []float32) error {
 	}
 	var eig mat.EigenSym
 	if !eig.Factorize(g, true) {
-		return fmt.Errorf("subspace iteration %d: eigen-decomposition of the %d×%d Ritz matrix did not converge", s.iteration, m, m)
+		return nil, nil, fmt.Errorf("subspace iteration %d: eigen-decomposition of the %d×%d Ritz matrix did not converge", s.iteration, m, m)
 	}
 	vals := eig.Values(nil) // ascending
-	var vecs mat.Dense
-	eig.VectorsTo(&vecs)
+	vecs := &mat.Dense{}
+	eig.VectorsTo(vecs)
 	order := make([]int, m) // descending
 	for i := range order {
 		order[i] = m - 1 - i
@@ -211,29 +239,25 @@ func (s *krylovState) step(u, w []float32) error {
 	v, jv, r := make([]float64, d), make([]float64, l), make([]float64, d)
 	worst := 0.0
 	for i := range k {
-		mat.Col(y, order[i], &vecs)
+		mat.Col(y, order[i], vecs)
 		theta := max(vals[order[i]], 0)
 		clear(v)
 		clear(jv)
 		clear(r)
 		for j, c := range y {
-			axpy64(v, c, s.q[j])
-			axpy64(jv, c, s.u[j])
-			axpy64(r, c, s.w[j])
+			num.Axpy(v, c, s.q[j])
+			num.Axpy(jv, c, s.u[j])
+			num.Axpy(r, c, s.w[j])
 		}
 		for t := range r {
 			r[t] -= theta * v[t]
 		}
-		rn := norm64(r)
+		rn := num.Norm64(r)
 		res.S[i] = math.Sqrt(theta)
 		res.Residuals[i] = relResidual(rn, theta)
 		worst = max(worst, relResidual(rn, max(theta, krylovFloor*top)))
-		for t := range d {
-			res.V[i*d+t] = float32(v[t])
-		}
-		for t := range l {
-			res.U[i*l+t] = float32(jv[t])
-		}
+		copy(res.V[i*d:(i+1)*d], num.Float32s(v))
+		copy(res.U[i*l:(i+1)*l], num.Float32s(jv))
 	}
 	if k < s.k { // fewer vectors evaluated than the rank: not converged yet
 		worst = math.Inf(1)
@@ -244,33 +268,20 @@ func (s *krylovState) step(u, w []float32) error {
 	res.Change = worst
 	res.Converged = worst <= s.opts.Tol && s.iteration >= s.opts.MinIter
 	s.res = res
-	if s.opts.Progress != nil {
-		s.opts.Progress(s.iteration, worst)
-	}
-	if res.Converged || s.iteration >= s.opts.MaxIter {
-		s.done = true
-		return nil
-	}
+	return vecs, order, nil
+}
 
-	// Next block: JᵀJ times the latest block, orthogonalised against B (block Krylov; with one vector per
-	// block, Lanczos).
+// nextBlock is JᵀJ times the latest block (rows m0 onwards), topped up with random vectors and orthogonalised
+// against the basis (phase 3: block Krylov; with one vector per block, Lanczos).
+func (s *krylovState) nextBlock(m0 int) [][]float32 {
 	next := make([][]float64, 0, s.bsize)
-	for i := m0; i < m; i++ {
-		next = append(next, toF64(s.w[i]))
+	for i := m0; i < len(s.q); i++ {
+		next = append(next, num.Float64s(s.w[i]))
 	}
 	for len(next) < s.bsize {
 		next = append(next, s.randomVector())
 	}
-	s.pending = s.orthonormalise(next)
-	if len(s.pending) == 0 {
-		// B spans the whole space, so the Ritz pairs are exact up to rounding.
-		s.done = true
-		return nil
-	}
-	if m+len(s.pending) > s.maxBasis {
-		s.restart(&vecs, order)
-	}
-	return nil
+	return s.orthonormalise(next)
 }
 
 // restart compresses the stored basis to its top Ritz vectors (columns order[:keep] of vecs). The pending
@@ -283,13 +294,9 @@ func (s *krylovState) restart(vecs *mat.Dense, order []int) {
 	combine := func(rows [][]float32) []float32 {
 		acc := make([]float64, len(rows[0]))
 		for j, c := range y {
-			axpy64(acc, c, rows[j])
+			num.Axpy(acc, c, rows[j])
 		}
-		out := make([]float32, len(acc))
-		for t, e := range acc {
-			out[t] = float32(e)
-		}
-		return out
+		return num.Float32s(acc)
 	}
 	for i := range keep {
 		mat.Col(y, order[i], vecs)
@@ -299,13 +306,7 @@ func (s *krylovState) restart(vecs *mat.Dense, order []int) {
 	}
 	s.q, s.u, s.w = q, u, w
 	s.gram = s.gram[:0]
-	for i := range keep {
-		row := make([]float64, i+1)
-		for j := range i + 1 {
-			row[j] = dot32(u[i], u[j])
-		}
-		s.gram = append(s.gram, row)
-	}
+	s.extendGram(0)
 }
 
 // relResidual is rn/theta, 0 for rn = 0 and +Inf for theta = 0 < rn.
@@ -317,54 +318,4 @@ func relResidual(rn, theta float64) float64 {
 		return math.Inf(1)
 	}
 	return rn / theta
-}
-
-func dot32(a, b []float32) float64 {
-	var s0, s1, s2, s3 float64
-	n := len(a)
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		s0 += float64(a[i]) * float64(b[i])
-		s1 += float64(a[i+1]) * float64(b[i+1])
-		s2 += float64(a[i+2]) * float64(b[i+2])
-		s3 += float64(a[i+3]) * float64(b[i+3])
-	}
-	for ; i < n; i++ {
-		s0 += float64(a[i]) * float64(b[i])
-	}
-	return s0 + s1 + s2 + s3
-}
-
-func dot64x32(a []float64, b []float32) float64 {
-	var s0, s1, s2, s3 float64
-	n := len(a)
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		s0 += a[i] * float64(b[i])
-		s1 += a[i+1] * float64(b[i+1])
-		s2 += a[i+2] * float64(b[i+2])
-		s3 += a[i+3] * float64(b[i+3])
-	}
-	for ; i < n; i++ {
-		s0 += a[i] * float64(b[i])
-	}
-	return s0 + s1 + s2 + s3
-}
-
-// axpy64 does y += alpha·x.
-func axpy64(y []float64, alpha float64, x []float32) {
-	if alpha == 0 {
-		return
-	}
-	for i, e := range x {
-		y[i] += alpha * float64(e)
-	}
-}
-
-func norm64(v []float64) float64 {
-	var s float64
-	for _, e := range v {
-		s += e * e
-	}
-	return math.Sqrt(s)
 }

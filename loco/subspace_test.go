@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // denseJacobian returns a rows×cols matrix U·diag(sv)·Vᵀ with random orthonormal U and V.
@@ -25,11 +27,11 @@ func denseJacobian(rows, cols int, sv []float64, seed uint64) *mat.Dense {
 func denseJTJ(j *mat.Dense) JTJFunc {
 	_, cols := j.Dims()
 	return func(v []float32) ([]float32, []float32, error) {
-		vm := mat.NewDense(len(v)/cols, cols, toF64(v))
+		vm := mat.NewDense(len(v)/cols, cols, num.Float64s(v))
 		var u, w mat.Dense
 		u.Mul(vm, j.T())
 		w.Mul(&u, j)
-		return toF32(u.RawMatrix().Data), toF32(w.RawMatrix().Data), nil
+		return num.Float32s(u.RawMatrix().Data), num.Float32s(w.RawMatrix().Data), nil
 	}
 }
 
@@ -223,7 +225,7 @@ func TestPowerFaithfulSignFlips(t *testing.T) {
 		r := it.result()
 		if prev != nil && r.Iterations > 40 {
 			for i := range 3 {
-				if Cosine(prev[i*cols:(i+1)*cols], r.Row(i)) < -0.999 {
+				if num.Cosine(prev[i*cols:(i+1)*cols], r.Row(i)) < -0.999 {
 					flips++
 				}
 			}
@@ -333,7 +335,7 @@ func maskedBatch(j *mat.Dense, calls *[]int) BatchJTJFunc {
 	return func(vs, masks []float32) ([]float32, []float32, error) {
 		n := len(vs) / d
 		*calls = append(*calls, n)
-		vm := mat.NewDense(n, d, toF64(vs))
+		vm := mat.NewDense(n, d, num.Float64s(vs))
 		var u mat.Dense
 		u.Mul(vm, j.T())
 		for r := range n {
@@ -343,7 +345,7 @@ func maskedBatch(j *mat.Dense, calls *[]int) BatchJTJFunc {
 		}
 		var w mat.Dense
 		w.Mul(&u, j)
-		return toF32(u.RawMatrix().Data), toF32(w.RawMatrix().Data), nil
+		return num.Float32s(u.RawMatrix().Data), num.Float32s(w.RawMatrix().Data), nil
 	}
 }
 

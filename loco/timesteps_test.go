@@ -52,7 +52,7 @@ func TestGridEndpoints(t *testing.T) {
 		t.Errorf("inversion grid runs %v → … → %v", inv.Timesteps[0], inv.Next[98])
 	}
 	// The float32 +1e-6 moves the times below 32 (s_1, s_2, s_3: half an ulp there is < 1e-6) up by one ulp and
-	// leaves the larger ones alone (spec §1.2 mentions s_1 only; the golden agrees with this).
+	// leaves the larger ones alone (the golden agrees; docs/method.md §3).
 	for k := 1; k < 99; k++ {
 		sk, sInv := fwd.Timesteps[99-k], inv.Timesteps[k]
 		want := int64(0)
@@ -65,7 +65,7 @@ func TestGridEndpoints(t *testing.T) {
 	}
 }
 
-// TestGridS66 pins the value behind spec §1.2's "s_66 quirk". The golden (PyTorch's vectorised CPU linspace)
+// TestGridS66 pins s_66 (docs/method.md §3). The golden (PyTorch's vectorised CPU linspace)
 // has s_66 = 666 exactly; the purely two-sided formula (lanes = 1, the CUDA kernel) gives 665.99994.
 func TestGridS66(t *testing.T) {
 	fwd, err := NewGrid(100, 999, false)
@@ -126,7 +126,7 @@ func TestEditIndex(t *testing.T) {
 	if tFloat != 595.3635864257812 {
 		t.Errorf("golden in/t_float = %.9g, want 595.363586", tFloat)
 	}
-	// DeepFloyd IF uses tMax 990: edit_t 0.75 is exactly t = 750 at index 24 (spec §1.2).
+	// DeepFloyd IF uses tMax 990: edit_t 0.75 is exactly t = 750 at index 24 (docs/method.md §3).
 	ifGrid, err := NewGrid(100, 990, false)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 // FormatVersion is written into saved directions.
 const FormatVersion = "1"
 
-// SavedDirection is an edit direction stored for transfer to other images or timesteps (spec §4.1 steps 3, 6).
+// SavedDirection is an edit direction stored for transfer to other images or timesteps (docs/method.md §7.3).
 type SavedDirection struct {
 	// V holds the unit directions as rows (rank × C·H·W).
 	V []float32
@@ -231,12 +231,20 @@ func (s *SavedDirection) CheckFits(p *Pipeline) error {
 	return nil
 }
 
-// NewSavedDirection packages a computed direction with its provenance.
-func NewSavedDirection(p *Pipeline, d *Direction, index int, mask []float32, output Output, scale float64) *SavedDirection {
-	nullRank := 0
-	if d.Null != nil {
-		nullRank = d.Null.Rank
+// Saved packages the result's direction with its provenance, for transfer: every row of a computed direction
+// (so another row can be chosen later), or the given direction it was edited along. mask is the edit's mask
+// (nil: none).
+func (r *EditResult) Saved(p *Pipeline, mask []float32) *SavedDirection {
+	sd := &SavedDirection{V: r.V, Shape: slices.Clone(p.SampleShape()), Model: p.Model.Name(), T: r.Point.T, Index: r.Point.Index,
+		Rank: 1, NullRank: r.Job.Direction.NullRank, Output: r.Job.Direction.Output.String(), MaskSummary: "none", Scale: r.Job.LambdaStep}
+	if d := r.Direction; d != nil {
+		sd.V, sd.Rank, sd.NullRank = d.V, d.Rank, 0
+		if d.Null != nil {
+			sd.NullRank = d.Null.Rank
+		}
 	}
-	return &SavedDirection{V: d.V, Shape: slices.Clone(p.SampleShape()), Model: p.Model.Name(), T: d.T, Index: index,
-		Rank: d.Rank, NullRank: nullRank, Output: output.String(), MaskSummary: MaskSummary(mask, p.SampleShape()), Scale: scale}
+	if mask != nil {
+		sd.MaskSummary = MaskSummary(mask, p.OutputShape())
+	}
+	return sd
 }

@@ -74,6 +74,30 @@ func (gs *Graphs) exec(ctx *context.Context, name string, fn GraphFn) (*context.
 	return e, nil
 }
 
+// RunFloat32 is Run on flat float32 inputs of the given dimensions, with the outputs as flat float32 slices.
+func (gs *Graphs) RunFloat32(ctx *context.Context, name string, fn GraphFn, inputs [][]float32, dims [][]int) ([][]float32, error) {
+	if len(inputs) != len(dims) {
+		return nil, fmt.Errorf("running %s: %d inputs with %d shapes", name, len(inputs), len(dims))
+	}
+	ts := make([]*tensors.Tensor, len(inputs))
+	for i := range inputs {
+		ts[i] = tensors.FromFlatDataAndDimensions(inputs[i], dims[i]...)
+	}
+	res, err := gs.Run(ctx, name, fn, ts...)
+	if err != nil {
+		return nil, fmt.Errorf("running %s: %w", name, err)
+	}
+	outs := make([][]float32, len(res))
+	for i, r := range res {
+		err = Call(func() { outs[i] = tensors.MustCopyFlatData[float32](r) })
+		r.FinalizeAll()
+		if err != nil {
+			return nil, fmt.Errorf("running %s: output %d: %w", name, i, err)
+		}
+	}
+	return outs, nil
+}
+
 // CheckFinite reports the first NaN or infinity of a float32 or float64 tensor (other dtypes pass).
 func CheckFinite(t *tensors.Tensor) error {
 	var err error

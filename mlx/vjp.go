@@ -2,9 +2,7 @@ package mlx
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
+	"reflect"
 	"sync"
 
 	"github.com/gomlx/gomlx/backends"
@@ -20,8 +18,9 @@ import (
 //   - Pad (its gradient is a strided Slice), Reverse (itself), Rsqrt (−½·y³·v) and Identity (v): the builtin
 //     table has no rule, so gradients of gradients (exact JVPs) fail without them.
 //
-// Node parameters the rules need are private to the graph package; they are read from Node.String(), whose
-// format is pinned by this package's tests. It is safe to call InstallVJPFixes more than once.
+// Node parameters the rules need (axes, padding) are private to the graph package; nodeParam reads them from the
+// node's parameter struct by field name, which this package's tests pin. It is safe to call InstallVJPFixes more
+// than once.
 func InstallVJPFixes() {
 	installOnce.Do(func() {
 		builtinVJP = map[NodeType]VJP{NodeTypeDotGeneral: VJPRegistration[NodeTypeDotGeneral]}
@@ -45,41 +44,38 @@ func singleOutput(fn func(node, v *Node) []*Node) VJP {
 	}
 }
 
-var (
-	dotGeneralRE = regexp.MustCompile(`DotGeneral\(lhs=\[#\d+\], lhsContractingAxes=\[([\d ]*)\], lhsBatchAxes=\[([\d ]*)\], ` +
-		`rhs=\[#\d+\], rhsContractingAxes=\[([\d ]*)\], rhsBatchAxes=\[([\d ]*)\]\)`)
-	padRE     = regexp.MustCompile(`Pad\(x=\[#\d+\], fillValue=\[#\d+\], axesConfig=\[(.*?)\]\)`)
-	padAxisRE = regexp.MustCompile(`\{Start:(-?\d+) End:(-?\d+) Interior:(\d+)\}`)
-	reverseRE = regexp.MustCompile(`Reverse\(x=\[#\d+\], axes=\[([\d ]*)\]\)`)
-)
-
-// paramsOf matches node's description against re, panicking (inside graph building, where GoMLX reports
-// errors by panicking) with a message that points at the GoMLX version when the format changed.
-func paramsOf(node *Node, re *regexp.Regexp) []string {
-	m := re.FindStringSubmatch(node.String())
-	if m == nil {
-		panic(fmt.Errorf("mlx: cannot read the parameters of %s (GoMLX's node format changed? this project pins gomlx v0.26.0)", node))
+// nodeParam returns the field of node's parameter struct (GoMLX's generated nodeInputs… types) with the given
+// name, panicking (inside graph building, where GoMLX reports errors by panicking) with a message that points at
+// the GoMLX version when the field is gone.
+func nodeParam(node *Node, field string) reflect.Value {
+	inputs := reflect.ValueOf(node).Elem().FieldByName("inputs")
+	if inputs.IsValid() && inputs.Kind() == reflect.Interface && !inputs.IsNil() {
+		if p := inputs.Elem(); p.Kind() == reflect.Pointer && p.Elem().Kind() == reflect.Struct {
+			if f := p.Elem().FieldByName(field); f.IsValid() {
+				return f
+			}
+		}
 	}
-	return m[1:]
+	panic(fmt.Errorf("mlx: cannot read the parameter %s of %s (GoMLX's node layout changed? this project pins gomlx v0.26.0)", field, node))
 }
 
-func parseInts(s string) []int {
-	fields := strings.Fields(s)
-	out := make([]int, len(fields))
-	for i, f := range fields {
-		v, err := strconv.Atoi(f)
-		if err != nil {
-			panic(fmt.Errorf("mlx: bad integer %q in node parameters", f))
-		}
-		out[i] = v
+// intsParam reads an []int parameter of node.
+func intsParam(node *Node, field string) []int {
+	f := nodeParam(node, field)
+	if f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Int {
+		panic(fmt.Errorf("mlx: parameter %s of %s is a %s, not []int (GoMLX's node layout changed?)", field, node, f.Type()))
+	}
+	out := make([]int, f.Len())
+	for i := range out {
+		out[i] = int(f.Index(i).Int())
 	}
 	return out
 }
 
 // dotGeneralParams returns the contracting and batch axes of a DotGeneral node.
 func dotGeneralParams(node *Node) (lhsContract, lhsBatch, rhsContract, rhsBatch []int) {
-	p := paramsOf(node, dotGeneralRE)
-	return parseInts(p[0]), parseInts(p[1]), parseInts(p[2]), parseInts(p[3])
+	return intsParam(node, "lhsContractingAxes"), intsParam(node, "lhsBatchAxes"),
+		intsParam(node, "rhsContractingAxes"), intsParam(node, "rhsBatchAxes")
 }
 
 // crossAxes lists the axes of an operand that are neither contracted nor batch, in increasing order.
@@ -189,13 +185,12 @@ func axesRange(start, n int) []int {
 
 // padAxes returns the padding configuration of a Pad node.
 func padAxes(node *Node) []backends.PadAxis {
-	p := paramsOf(node, padRE)
-	var axes []backends.PadAxis
-	for _, m := range padAxisRE.FindAllStringSubmatch(p[0], -1) {
-		s, _ := strconv.Atoi(m[1])
-		e, _ := strconv.Atoi(m[2])
-		in, _ := strconv.Atoi(m[3])
-		axes = append(axes, backends.PadAxis{Start: s, End: e, Interior: in})
+	f := nodeParam(node, "axesConfig")
+	axes := make([]backends.PadAxis, f.Len())
+	for i := range axes {
+		a := f.Index(i)
+		axes[i] = backends.PadAxis{Start: int(a.FieldByName("Start").Int()), End: int(a.FieldByName("End").Int()),
+			Interior: int(a.FieldByName("Interior").Int())}
 	}
 	return axes
 }
@@ -223,7 +218,7 @@ func padVJP(node, v *Node) []*Node {
 }
 
 func reverseVJP(node, v *Node) []*Node {
-	axes := parseInts(paramsOf(node, reverseRE)[0])
+	axes := intsParam(node, "axes")
 	return []*Node{Reverse(v, axes...)}
 }
 

@@ -71,20 +71,3 @@ func TestDisplayImageOutsideNotebook(t *testing.T) {
 		t.Errorf("DisplayImage outside a notebook = %v, want nil", err)
 	}
 }
-
-func TestProgressWritesCountAndDescription(t *testing.T) {
-	var buf bytes.Buffer
-	bar := newProgress(&buf, 4, "fitting")
-	for range 4 {
-		if err := bar.Add(1); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := buf.String()
-	if !strings.Contains(out, "fitting") || !strings.Contains(out, "(4/4") {
-		t.Errorf("progress output %q lacks the description or the final count (4/4", out)
-	}
-	if !strings.HasSuffix(out, "\n") {
-		t.Errorf("progress output %q does not end with a newline on completion", out)
-	}
-}

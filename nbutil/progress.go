@@ -1,12 +1,12 @@
 package nbutil
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/locoedit/locoedit/internal/progress"
 )
 
 // Progress returns a progress bar for n steps labelled desc; call Add(1) after each step.
@@ -19,19 +19,5 @@ func Progress(n int, desc string) *progressbar.ProgressBar {
 	if IsNotebook() {
 		w = os.Stdout
 	}
-	return newProgress(w, n, desc)
-}
-
-// newProgress builds the bar used by Progress on writer w.
-func newProgress(w io.Writer, n int, desc string) *progressbar.ProgressBar {
-	return progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionSetWidth(30), // notebooks have no terminal width to measure
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
+	return progress.New(w, n, desc)
 }

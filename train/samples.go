@@ -3,7 +3,6 @@ package train
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
 
 	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/loco"
@@ -12,8 +11,9 @@ import (
 
 // SampleOptions configure the sample grids written during training.
 type SampleOptions struct {
-	// Count images, laid out PerRow per row, drawn with deterministic DDIM on a grid of Steps points from noise
-	// seeded by Seed (the same noise every time, so successive grids show the training progress).
+	// Count images, laid out PerRow per row, drawn with deterministic DDIM on a grid of Steps points from the
+	// noise of seeds Seed, Seed+1, … (loco.Pipeline.Noise: the same every time, so successive grids show the
+	// training progress).
 	Count, PerRow, Steps int
 	Seed                 uint64
 	// Progress, if set, receives a progress bar.
@@ -38,12 +38,11 @@ func Samples(m *diffusers.UNet2DModel, sched *diffusers.SchedulerConfig, o Sampl
 		return nil, err
 	}
 	d := p.Dim()
-	rng := rand.New(rand.NewPCG(o.Seed, 0x5a3d1e))
-	x := make([]float32, o.Count*d)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
+	seeds := make([]uint64, o.Count)
+	for i := range seeds {
+		seeds[i] = o.Seed + uint64(i)
 	}
-	x, err = p.Sample(x, 0, -1, loco.SampleOptions{Steps: o.Steps, Progress: o.Progress})
+	x, err := p.Sample(p.Noise(seeds...), 0, -1, loco.SampleOptions{Steps: o.Steps, Callback: loco.ProgressBar(o.Progress, "DDIM")})
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"embed"
-	"flag"
 	"fmt"
 	"image/png"
 	"os"
@@ -23,44 +22,17 @@ func init() {
 }
 
 func runDemo(args []string) error {
-	var c commonFlags
-	var df directionFlags
-	var imf imageFlags
-	var ef editFlags
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	c.register(fs, false)
-	df.register(fs)
-	imf.register(fs, true)
-	ef.register(fs)
-	class := fs.Int("class", 0, "embedded Fashion-MNIST test image to edit (class 0–9), when no --image is given")
-	boost := fs.Bool("boost", false, "decode with the authors' performance boosting (stochastic); default deterministic, so locality is measured without sampling noise")
-	seeds := fs.Int("seeds", 2, "random trajectories for the rank-vs-t analysis")
-	quick := fs.Bool("quick", false, "smaller analyses (for tests)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if c.out == "" {
-		c.out = "loco-demo"
-	}
-	editTSet := false
-	fs.Visit(func(f *flag.Flag) { editTSet = editTSet || f.Name == "edit-t" })
-	if !editTSet {
-		ef.editT = 0.5 // on fashion-molrg-32 the edits are most local around t = 0.5 (the paper uses 0.5–0.7)
-	}
-	opts, err := df.options()
-	if err != nil {
-		return err
-	}
-	if err := prepareOutDir(c.out, c.force); err != nil {
-		return err
-	}
+	cmd := newJobCommand("demo", true, "loco-demo")
+	c, imf := &cmd.c, &cmd.image
+	class := cmd.fs.Int("class", 0, "embedded Fashion-MNIST test image to edit (class 0–9), when no --image is given")
+	seeds := cmd.fs.Int("seeds", 2, "random trajectories for the rank-vs-t analysis")
+	quick := cmd.fs.Bool("quick", false, "smaller analyses (for tests)")
 	start := time.Now()
-	p, err := c.pipeline()
+	p, job, err := cmd.start(args, nil)
 	if err != nil {
 		return err
 	}
-	cfg := demo.Config{EditT: ef.editT, Direction: opts, Edit: ef.options(), Seeds: *seeds, Quick: *quick, Out: c.out, Progress: progress(c.quiet)}
-	cfg.Edit.Boost = *boost
+	cfg := demo.Config{Job: job, Seeds: *seeds, Quick: *quick, Out: c.out, Progress: progress(c.quiet)}
 	if imf.image != "" || imf.tensor != "" {
 		if cfg.Image, err = imf.load(p); err != nil {
 			return err
@@ -78,13 +50,15 @@ func runDemo(args []string) error {
 	if cfg.Mask, err = imf.loadMask(p); err != nil {
 		return err
 	}
-	cfg.MaskName = maskName(imf)
+	cfg.MaskName = maskName(*imf)
 	res, err := demo.Run(p, cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "\nlocality %.3f with null-space projection, %.3f without; report: %s/report.md (%.0f s)\n",
-		res.Projected.MeanLocal, res.Unprojected.MeanLocal, c.out, time.Since(start).Seconds())
+	if !c.quiet {
+		fmt.Fprintf(os.Stderr, "\nlocality %.3f with null-space projection, %.3f without; report: %s/report.md (%.0f s)\n",
+			res.Projected.MeanLocal, res.Unprojected.MeanLocal, c.out, time.Since(start).Seconds())
+	}
 	return nil
 }
 

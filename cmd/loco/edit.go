@@ -154,31 +154,55 @@ func (f *imageFlags) loadMask(p *loco.Pipeline) ([]float32, error) {
 	return m.Float32(), nil
 }
 
-// editFlags are the strip settings.
-type editFlags struct {
+// jobFlags are the settings of an edit job (loco.EditJob), with loco.DefaultEditJob's defaults.
+type jobFlags struct {
+	dir      *directionFlags // nil for commands that do not compute a direction
 	editT    float64
-	scale    float64
-	numSteps int
-	visNum   int
-	noBoost  bool
+	strip    loco.Strip
+	boost    bool
 	steps    int
 	seed     uint64
 	allPairs bool
 }
 
-func (e *editFlags) register(fs *flag.FlagSet) {
-	fs.Float64Var(&e.editT, "edit-t", 0.6, "edit time as a fraction of 1000 (grid index argmin|t−1000·edit_t|)")
-	fs.Float64Var(&e.scale, "scale", 0.5, "strength step (the authors' x_space_guidance_scale)")
-	fs.IntVar(&e.numSteps, "num-steps", 16, "strength steps: λ = j·scale, j ≤ num-steps")
-	fs.IntVar(&e.visNum, "vis-num", 2, "strengths shown per sign")
-	fs.BoolVar(&e.noBoost, "no-boost", false, "deterministic decoding (no η = 1 steps below t = 201.8)")
-	fs.IntVar(&e.steps, "steps", 100, "DDIM grid size N")
-	fs.Uint64Var(&e.seed, "edit-seed", 0, "seed of the boosted (stochastic) decoding")
-	fs.BoolVar(&e.allPairs, "all-pairs", false, "corrected inversion (all pairs); default: the authors' loop")
+// register adds the job's flags to fs; withDirection adds the direction flags too (commands that compute one).
+func (j *jobFlags) register(fs *flag.FlagSet, withDirection bool) {
+	def := loco.DefaultEditJob()
+	if withDirection {
+		j.dir = &directionFlags{}
+		j.dir.register(fs)
+	}
+	fs.Float64Var(&j.editT, "edit-t", def.EditT, fmt.Sprintf("edit time as a fraction of 1000 (grid index argmin|t−1000·edit_t|); 0: the model's own (0.5 for fashion-molrg-32, else the authors' %g)", loco.DefaultEditT))
+	fs.Float64Var(&j.strip.Scale, "scale", loco.DefaultStrip.Scale, "strength step (the authors' x_space_guidance_scale)")
+	fs.IntVar(&j.strip.NumSteps, "num-steps", loco.DefaultStrip.NumSteps, "strength steps: λ = j·scale, j ≤ num-steps")
+	fs.IntVar(&j.strip.VisNum, "vis-num", loco.DefaultStrip.VisNum, "strengths shown per sign")
+	fs.BoolVar(&j.boost, "boost", def.Boost, "decode with the authors' performance boosting (η = 1 below t = 201.8, stochastic, seeded by --edit-seed); default deterministic, so locality measures the edit")
+	fs.BoolFunc("no-boost", "deterministic decoding (the same as --boost=false)", func(string) error {
+		j.boost = false
+		return nil
+	})
+	fs.IntVar(&j.steps, "steps", def.Steps, "DDIM grid size N")
+	fs.Uint64Var(&j.seed, "edit-seed", def.Seed, "seed of the boosted (stochastic) decoding")
+	fs.BoolVar(&j.allPairs, "all-pairs", def.AllPairs, "run every DDIM inversion pair (ending at t_max); --all-pairs=false reproduces the authors' loop, which stops one pair early")
 }
 
-func (e *editFlags) options() loco.EditOptions {
-	return loco.EditOptions{Scale: e.scale, NumSteps: e.numSteps, VisNum: e.visNum, Boost: !e.noBoost, Steps: e.steps, Seed: e.seed}
+// job builds the edit job.
+func (j *jobFlags) job() (loco.EditJob, error) {
+	job := loco.DefaultEditJob()
+	if j.dir != nil {
+		d, err := j.dir.options()
+		if err != nil {
+			return job, err
+		}
+		job.Direction = d
+	}
+	lambdas, err := j.strip.Lambdas()
+	if err != nil {
+		return job, err
+	}
+	job.EditT, job.Lambdas, job.LambdaStep = j.editT, lambdas, j.strip.Scale
+	job.Boost, job.Steps, job.Seed, job.AllPairs = j.boost, j.steps, j.seed, j.allPairs
+	return job, job.Validate()
 }
 
 // prepareOutDir creates dir, refusing to reuse a non-empty one without --force.
@@ -206,59 +230,82 @@ func prepareOutDir(dir string, force bool) error {
 }
 
 // writeStrip writes the strip PNG (the authors' layout, 2-px padding) and its tensors.
-func writeStrip(dir string, p *loco.Pipeline, rep *loco.EditReport) error {
+func writeStrip(dir string, p *loco.Pipeline, res *loco.EditResult) error {
 	s := p.SampleShape()
-	var imgs []*imageio.Image
-	for i := range rep.Strip.Lambdas {
-		img, err := imageio.FromCHW(rep.Strip.Image(i), s[0], s[1], s[2])
-		if err != nil {
-			return err
-		}
-		imgs = append(imgs, img)
-	}
-	strip, err := imageio.Strip(imgs, 2)
+	n := len(res.Lambdas)
+	strip, err := imageio.StripOf(res.X0, n, s, 2)
 	if err != nil {
 		return err
 	}
 	if err := imageio.WritePNG(filepath.Join(dir, "strip.png"), strip); err != nil {
 		return err
 	}
-	n := len(rep.Strip.Lambdas)
-	shape := []int{n, s[0], s[1], s[2]}
+	one := append([]int{1}, s...)
 	t := map[string]*safetensors.Tensor{
-		"x0_strip":  safetensors.FromFloat32(shape, rep.Strip.X0),
-		"xt_strip":  safetensors.FromFloat32(shape, rep.Strip.Xt),
-		"lambdas":   safetensors.FromFloat64([]int{n}, rep.Strip.Lambdas),
-		"xT":        safetensors.FromFloat32(append([]int{1}, s...), rep.XT),
-		"xt":        safetensors.FromFloat32(append([]int{1}, s...), rep.Xt),
-		"direction": safetensors.FromFloat32(append([]int{1}, s...), rep.V),
+		"x0_strip":  safetensors.FromFloat32(append([]int{n}, s...), res.X0),
+		"xt_strip":  safetensors.FromFloat32(append([]int{n}, s...), res.Xt),
+		"lambdas":   safetensors.FromFloat64([]int{n}, res.Lambdas),
+		"xT":        safetensors.FromFloat32(one, res.Point.Inverted),
+		"xt":        safetensors.FromFloat32(one, res.Point.Xt),
+		"direction": safetensors.FromFloat32(one, res.V),
 	}
-	meta := map[string]string{"model": p.Model.Name(), "t": fmt.Sprint(rep.T), "edit_index": strconv.Itoa(rep.Index)}
+	meta := map[string]string{"model": p.Model.Name(), "t": fmt.Sprint(res.Point.T), "edit_index": strconv.Itoa(res.Point.Index)}
 	return safetensors.Write(filepath.Join(dir, "strip.safetensors"), t, meta)
 }
 
-func runEdit(args []string) error {
-	var c commonFlags
-	var df directionFlags
-	var imf imageFlags
-	var ef editFlags
-	fs := flag.NewFlagSet("edit", flag.ContinueOnError)
-	c.register(fs, false)
-	df.register(fs)
-	imf.register(fs, true)
-	ef.register(fs)
-	pc := fs.Int("pc", 0, "which direction of the rank-r subspace to edit along")
-	if err := parse(fs, args); err != nil {
-		return err
+// jobCommand holds the flags of the commands that run an edit job on an image (edit, apply, demo).
+type jobCommand struct {
+	fs    *flag.FlagSet
+	c     commonFlags
+	jf    jobFlags
+	image imageFlags
+}
+
+// newJobCommand registers the flags of command name; withDirection adds the direction and mask flags (commands
+// that compute a direction), defaultOut is the --out default.
+func newJobCommand(name string, withDirection bool, defaultOut string) *jobCommand {
+	j := &jobCommand{fs: flag.NewFlagSet(name, flag.ContinueOnError), c: commonFlags{defaultOut: defaultOut}}
+	j.c.register(j.fs, false)
+	j.jf.register(j.fs, withDirection)
+	j.image.register(j.fs, withDirection)
+	return j
+}
+
+// start parses the flags, builds the job, lets adjust (if set) complete it or refuse the flags, checks it,
+// prepares the output folder and loads the model.
+func (j *jobCommand) start(args []string, adjust func(*loco.EditJob) error) (*loco.Pipeline, loco.EditJob, error) {
+	c := &j.c
+	if err := parse(j.fs, args); err != nil {
+		return nil, loco.EditJob{}, err
 	}
-	opts, err := df.options()
+	job, err := j.jf.job()
 	if err != nil {
-		return err
+		return nil, job, err
+	}
+	if adjust != nil {
+		if err := adjust(&job); err != nil {
+			return nil, job, err
+		}
+		if err := job.Validate(); err != nil {
+			return nil, job, err
+		}
 	}
 	if err := prepareOutDir(c.out, c.force); err != nil {
-		return err
+		return nil, job, err
 	}
 	p, err := c.pipeline()
+	job.Progress = progress(c.quiet)
+	return p, job, err
+}
+
+func runEdit(args []string) error {
+	cmd := newJobCommand("edit", true, "")
+	c, imf := &cmd.c, &cmd.image
+	pc := cmd.fs.Int("pc", 0, "which direction of the rank-r subspace to edit along")
+	p, job, err := cmd.start(args, func(j *loco.EditJob) error {
+		j.PC = *pc
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -270,43 +317,34 @@ func runEdit(args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := p.RunEdit(loco.EditJob{Image: x0, Mask: mask, EditT: ef.editT, Direction: opts, PC: *pc,
-		Invert: loco.InvertOptions{AllPairs: ef.allPairs}, Edit: ef.options(), Progress: progress(c.quiet)})
+	res, err := p.RunEdit(x0, mask, job)
 	if err != nil {
 		return err
 	}
-	if err := writeStrip(c.out, p, rep); err != nil {
+	if err := writeStrip(c.out, p, res); err != nil {
 		return err
 	}
-	saved := loco.NewSavedDirection(p, rep.Direction, rep.Index, mask, opts.Output, ef.scale)
-	if err := saved.Save(filepath.Join(c.out, "direction.safetensors")); err != nil {
+	if err := res.Saved(p, mask).Save(filepath.Join(c.out, "direction.safetensors")); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "edit at t = %.2f (index %d), λ = %v, %d subspace iterations; wrote %s/strip.png, strip.safetensors, direction.safetensors (%s)\n",
-		rep.T, rep.Index, rep.Strip.Lambdas, rep.Direction.Modify.Iterations, c.out, rep.Total().Round(1e6))
+	if !c.quiet {
+		fmt.Fprintf(os.Stderr, "edit at t = %.2f (index %d), λ = %v, %d subspace iterations, locality %.3f; wrote %s/strip.png, strip.safetensors, direction.safetensors (%s)\n",
+			res.Point.T, res.Point.Index, res.Lambdas, res.Direction.Modify.Iterations, res.MeanLocality, c.out, res.Total().Round(1e6))
+	}
 	return nil
 }
 
 func runApply(args []string) error {
-	var c commonFlags
-	var imf imageFlags
-	var ef editFlags
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	c.register(fs, false)
-	imf.register(fs, false)
-	ef.register(fs)
-	dirs := fs.String("direction", "", "saved direction(s): path, or path:λ,path:λ for a signed composition")
-	pc := fs.Int("pc", 0, "which stored direction to use")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *dirs == "" {
-		return errors.New("--direction is required (a direction.safetensors written by loco edit)")
-	}
-	if err := prepareOutDir(c.out, c.force); err != nil {
-		return err
-	}
-	p, err := c.pipeline()
+	cmd := newJobCommand("apply", false, "")
+	c, imf := &cmd.c, &cmd.image
+	dirs := cmd.fs.String("direction", "", "saved direction(s): path, or path:λ,path:λ for a signed composition")
+	pc := cmd.fs.Int("pc", 0, "which stored direction to use")
+	p, job, err := cmd.start(args, func(*loco.EditJob) error {
+		if *dirs == "" {
+			return errors.New("--direction is required (a direction.safetensors written by loco edit)")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -335,30 +373,26 @@ func runApply(args []string) error {
 		}
 		combos = append(combos, loco.Combination{Direction: sd.Row(*pc), Lambda: l})
 	}
-	job := loco.EditJob{Image: x0, EditT: ef.editT, Invert: loco.InvertOptions{AllPairs: ef.allPairs}, Edit: ef.options(), Progress: progress(c.quiet)}
-	if len(combos) == 1 && combos[0].Lambda == 0 {
-		job.Saved = combos[0].Direction // a strip along one direction
-		rep, err := p.RunEdit(job)
-		if err != nil {
-			return err
-		}
-		return writeStrip(c.out, p, rep)
-	}
-	// Composition: [original, +first, +first+second, …].
-	job.Saved = combos[0].Direction
-	job.Edit.NumSteps, job.Edit.VisNum = 1, 1
-	rep, err := p.RunEdit(job)
+	pt, err := p.Prepare(x0, job)
 	if err != nil {
 		return err
 	}
+	if len(combos) == 1 && combos[0].Lambda == 0 {
+		res, err := p.Render(pt, combos[0].Direction, nil, job) // a strip along one direction
+		if err != nil {
+			return err
+		}
+		return writeStrip(c.out, p, res)
+	}
+	// Composition: [original, +first, +first+second, …].
 	images := [][]loco.Combination{nil}
 	for i := range combos {
 		images = append(images, combos[:i+1])
 	}
-	res, err := p.EditWith(rep.Xt, rep.Index, job.Edit, images...)
+	res, err := p.Compose(pt, job, images...)
 	if err != nil {
 		return err
 	}
-	rep.Strip = res
-	return writeStrip(c.out, p, rep)
+	res.V = combos[0].Direction
+	return writeStrip(c.out, p, res)
 }

@@ -16,6 +16,8 @@ import (
 
 // commonFlags are shared by the commands that run a model.
 type commonFlags struct {
+	defaultOut string // the --out default ("": none)
+
 	model string
 	arch  string
 	in    string
@@ -35,9 +37,9 @@ func (c *commonFlags) register(fs *flag.FlagSet, needIn bool) {
 	if needIn {
 		fs.StringVar(&c.in, "in", "", "input safetensors file")
 	}
-	fs.StringVar(&c.out, "out", "", "output path")
+	fs.StringVar(&c.out, "out", c.defaultOut, "output path")
 	fs.BoolVar(&c.force, "force", false, "overwrite existing outputs")
-	fs.BoolVar(&c.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&c.quiet, "quiet", false, "no messages: no progress, no summary")
 }
 
 func (c *commonFlags) check(needIn bool) error {

@@ -6,6 +6,7 @@
 //	loco jvp       exact Jacobian products of x̂0 (and ε)
 //	loco invert    DDIM inversion of images
 //	loco sample    DDIM sampling between two grid indices
+//	loco samples   a PNG grid of new samples (one column per class for class-conditional models)
 //	loco direction the masked, null-space-projected edit direction (Algorithm 1)
 //	loco edit      image + mask → edit strip (inversion, direction, editing end to end)
 //	loco apply     a saved direction (or several, composed) → another image or timestep

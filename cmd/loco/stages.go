@@ -156,8 +156,9 @@ func runInvert(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("invert", flag.ContinueOnError)
 	c.register(fs, true)
-	steps := fs.Int("steps", 100, "grid size N (N−1 transitions)")
-	allPairs := fs.Bool("all-pairs", false, "run every inversion pair (corrected mode); default: the authors' loop, which stops one pair early")
+	def := loco.DefaultEditJob()
+	steps := fs.Int("steps", def.Steps, "grid size N (N−1 transitions)")
+	allPairs := fs.Bool("all-pairs", def.AllPairs, "run every inversion pair (ending at t_max); --all-pairs=false reproduces the authors' loop, which stops one pair early")
 	p, in, err := tensorCommand(fs, &c, args)
 	if err != nil {
 		return err
@@ -166,7 +167,7 @@ func runInvert(args []string) error {
 	if err != nil {
 		return err
 	}
-	xT, err := p.Invert(x0, loco.InvertOptions{Steps: *steps, AllPairs: *allPairs, Progress: progress(c.quiet)})
+	xT, err := p.Invert(x0, loco.InvertOptions{Steps: *steps, AllPairs: *allPairs, Callback: loco.ProgressBar(progress(c.quiet), "DDIM inversion")})
 	if err != nil {
 		return err
 	}
@@ -179,7 +180,7 @@ func runSample(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
 	c.register(fs, true)
-	steps := fs.Int("steps", 100, "grid size N")
+	steps := fs.Int("steps", loco.DefaultSteps, "grid size N")
 	from := fs.Int("from-index", 0, "first grid index (0: x is x_T at t_max)")
 	to := fs.Int("to-index", -1, "stop before this grid index (-1: run to t = 0)")
 	eta := fs.Float64("eta", 0, "DDIM η")
@@ -193,7 +194,7 @@ func runSample(args []string) error {
 	if err != nil {
 		return err
 	}
-	y, err := p.Sample(x, *from, *to, loco.SampleOptions{Steps: *steps, Eta: *eta, Boost: *boost, Seed: *seed, Progress: progress(c.quiet)})
+	y, err := p.Sample(x, *from, *to, loco.SampleOptions{Steps: *steps, Eta: *eta, Boost: *boost, Seed: *seed, Callback: loco.ProgressBar(progress(c.quiet), "DDIM")})
 	if err != nil {
 		return err
 	}
@@ -211,15 +212,16 @@ type directionFlags struct {
 }
 
 func (d *directionFlags) register(fs *flag.FlagSet) {
-	fs.IntVar(&d.rank, "rank", 1, "edit subspace rank r (directions on the mask)")
-	fs.IntVar(&d.nullRank, "null-rank", 5, "null-space rank r′ on the complement (0: no projection)")
-	fs.IntVar(&d.maxIter, "max-iter", 0, "maximum subspace iterations (0: the method's default; the authors use 50)")
-	fs.IntVar(&d.minIter, "min-iter", 0, "minimum subspace iterations (0: the stop rule's default)")
-	fs.StringVar(&d.stop, "stop", "subspace", "stop rule: subspace (converged subspace) or faithful (the authors' test, power method)")
-	fs.StringVar(&d.method, "method", "krylov", "subspace method: krylov (block Lanczos with Rayleigh–Ritz) or power (the authors')")
-	fs.StringVar(&d.output, "output", "x0", "Jacobian of x0 (LOCO-Edit) or eps (the ∂ε/∂x variant)")
-	fs.Float64Var(&d.tol, "tol", 0, "stop-rule tolerance (0: default)")
-	fs.Uint64Var(&d.seed, "seed", 0, "seed of the random start bases")
+	def := loco.DefaultEditJob().Direction
+	fs.IntVar(&d.rank, "rank", def.Rank, "edit subspace rank r (directions on the mask)")
+	fs.IntVar(&d.nullRank, "null-rank", def.NullRank, "null-space rank r′ on the complement (0: no projection)")
+	fs.IntVar(&d.maxIter, "max-iter", def.Iteration.MaxIter, "maximum subspace iterations (0: the method's default; the authors use 50)")
+	fs.IntVar(&d.minIter, "min-iter", def.Iteration.MinIter, "minimum subspace iterations (0: the stop rule's default)")
+	fs.StringVar(&d.stop, "stop", def.Iteration.Stop.String(), "stop rule: subspace (converged subspace) or faithful (the authors' test, power method)")
+	fs.StringVar(&d.method, "method", def.Iteration.Method.String(), "subspace method: krylov (block Lanczos with Rayleigh–Ritz) or power (the authors')")
+	fs.StringVar(&d.output, "output", def.Output.String(), "Jacobian of x0 (LOCO-Edit) or eps (the ∂ε/∂x variant)")
+	fs.Float64Var(&d.tol, "tol", def.Iteration.Tol, "stop-rule tolerance (0: default)")
+	fs.Uint64Var(&d.seed, "seed", def.Iteration.Seed, "seed of the random start bases")
 }
 
 func (d *directionFlags) options() (loco.DirectionOptions, error) {
@@ -231,13 +233,9 @@ func (d *directionFlags) options() (loco.DirectionOptions, error) {
 	if err != nil {
 		return loco.DirectionOptions{}, err
 	}
-	out := loco.OutputX0
-	switch d.output {
-	case "x0":
-	case "eps":
-		out = loco.OutputEps
-	default:
-		return loco.DirectionOptions{}, fmt.Errorf("--output %q: use x0 or eps", d.output)
+	out, err := loco.ParseOutput(d.output)
+	if err != nil {
+		return loco.DirectionOptions{}, fmt.Errorf("--output: %w", err)
 	}
 	return loco.DirectionOptions{Output: out, Rank: d.rank, NullRank: d.nullRank,
 		Iteration: loco.SubspaceOptions{Method: method, Stop: stop, MaxIter: d.maxIter, MinIter: d.minIter, Tol: d.tol, Seed: d.seed}}, nil
@@ -316,6 +314,8 @@ func runDirection(args []string) error {
 		out["s_null"] = safetensors.FromFloat64([]int{opts.NullRank}, dir.Null.S)
 		out["iterations_null"] = safetensors.FromInt64([]int{1}, []int64{int64(dir.Null.Iterations)})
 	}
-	fmt.Fprintf(os.Stderr, "s_modify %.5g after %d iterations (%d Jacobian products)\n", dir.Modify.S, dir.Modify.Iterations, dir.Modify.Evaluations)
+	if !c.quiet {
+		fmt.Fprintf(os.Stderr, "s_modify %.5g after %d iterations (%d Jacobian products)\n", dir.Modify.S, dir.Modify.Iterations, dir.Modify.Evaluations)
+	}
 	return out.write(c.out, map[string]string{"model": p.Model.Name(), "stop": df.stop})
 }

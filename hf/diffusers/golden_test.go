@@ -8,7 +8,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-// goldenDirs are the two weight-naming schemes of the golden tiny model (see /work/shared/golden/README.md).
+// goldenDirs are the two weight-naming schemes of the golden tiny model (testdata/golden, described by its meta.json).
 var goldenDirs = []string{"tiny-ddpm-unet", "tiny-ddpm-unet-legacy-attn-names"}
 
 // goldenTol is the largest max-abs difference to diffusers' float32 output accepted for ε.

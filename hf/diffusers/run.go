@@ -3,23 +3,12 @@ package diffusers
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-
-	"github.com/locoedit/locoedit/mlx"
 )
-
-// epsRunner holds the compiled forward pass used by Eps. context.Exec compiles one graph per input shape and
-// caches it, so the runner is created once per model.
-type epsRunner struct {
-	once sync.Once
-	exec *context.Exec
-	err  error
-}
 
 // CheckInput reports whether an NCHW input of the given dimensions, with numTimes time values, is one the
 // model can run: x must be [B, in_channels, H, W] with B ≥ 1 and H, W positive multiples of 2^(levels−1)
@@ -73,48 +62,11 @@ func (m *UNet2DModel) Eps(x *tensors.Tensor, t []float32) (*tensors.Tensor, erro
 			return nil, fmt.Errorf("UNet2DModel.Eps: t[%d] = %v is not a finite time", i, v)
 		}
 	}
-	exec, err := m.epsExec()
-	if err != nil {
-		return nil, err
-	}
-	var out []*tensors.Tensor
-	var execErr error
-	err = mlx.Call(func() {
-		out, execErr = exec.Exec(x, tensors.FromFlatDataAndDimensions(t, len(t)))
-	})
-	if err == nil {
-		err = execErr
-	}
+	out, err := m.run.Run(m.ctx, "eps", func(ctx *context.Context, in []*Node) []*Node {
+		return []*Node{m.Forward(ctx, in[0], in[1])}
+	}, x, tensors.FromFlatDataAndDimensions(t, len(t)))
 	if err != nil {
 		return nil, fmt.Errorf("UNet2DModel.Eps on input %s: %w", x.Shape(), err)
 	}
-	if len(out) != 1 {
-		return nil, fmt.Errorf("UNet2DModel.Eps: graph returned %d outputs, want 1", len(out))
-	}
 	return out[0], nil
-}
-
-// epsExec returns the model's compiled forward pass, creating it on first use.
-func (m *UNet2DModel) epsExec() (*context.Exec, error) {
-	r := &m.run
-	r.once.Do(func() {
-		b, err := mlx.Backend()
-		if err != nil {
-			r.err = err
-			return
-		}
-		var newErr error
-		r.err = mlx.Call(func() {
-			r.exec, newErr = context.NewExec(b, m.ctx, func(ctx *context.Context, x, t *Node) *Node {
-				return m.Forward(ctx, x, t)
-			})
-		})
-		if r.err == nil {
-			r.err = newErr
-		}
-		if r.err != nil {
-			r.err = fmt.Errorf("UNet2DModel.Eps: creating the executable: %w", r.err)
-		}
-	})
-	return r.exec, r.err
 }

@@ -19,7 +19,7 @@ import (
 type UNet2DModel struct {
 	Config *UNet2DConfig
 	ctx    *context.Context
-	run    epsRunner // compiled forward pass of Eps
+	run    mlx.Graphs // compiled forward pass of Eps
 }
 
 // Context returns the context holding the model's weights.

@@ -1,17 +1,16 @@
 package safetensors
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
+
+	"github.com/locoedit/locoedit/internal/atomicfile"
 )
 
 // Encode writes tensors and metadata (which may be nil) to w in safetensors format.
@@ -121,60 +120,13 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 // synced and then renamed over path. On any error the temporary file is removed
 // and an existing file at path is left untouched. A new file gets mode 0644; an
 // existing one keeps its mode.
-func Write(path string, tensors map[string]*Tensor, metadata map[string]string) (err error) {
+func Write(path string, tensors map[string]*Tensor, metadata map[string]string) error {
 	header, order, err := buildHeader(tensors, metadata)
 	if err != nil {
 		return fmt.Errorf("safetensors: writing %s: %w", path, err)
 	}
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("safetensors: writing %s: not a regular file", path)
-		}
-		mode = st.Mode().Perm()
+	if err := atomicfile.Write(path, func(w io.Writer) error { return writeBody(w, header, order, tensors) }); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("safetensors: writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-			err = fmt.Errorf("safetensors: writing %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = writeBody(bw, header, order, tensors); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(mode); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir makes a rename in dir durable where the platform allows it (best effort).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }

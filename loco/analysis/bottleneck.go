@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/mlx"
 )
@@ -73,49 +74,61 @@ func (j Jacobian) valid() error {
 	return nil
 }
 
-// HasBottleneck reports whether m's network splits at a bottleneck that NewBottleneck can use (a diffusers
+// HasBottleneck reports whether m's network splits at a bottleneck (loco.BottleneckSplitter, e.g. a diffusers
 // UNet2DModel). The embedded MoLRG models have none: for them only ∂ε/∂x and ∂x̂0/∂x exist.
 func HasBottleneck(m loco.Denoiser) bool {
-	u, ok := m.(*loco.UNetDenoiser)
-	return ok && u.UNet != nil
+	_, ok := m.(loco.BottleneckSplitter)
+	return ok
 }
 
-// Bottleneck evaluates a UNet denoiser split at its mid block, h = Encode(x_t).H, and the exact Jacobian products
-// of the five Jacobians of Fig. 12 (Jacobian). Vectors are flat float32 slices: images NCHW (d = C·H·W
-// values), bottlenecks NCHW too (m = C_h·H_h·W_h values, HShape). Graphs run on the pipeline's backend with the
-// model's weights and are compiled once per shape. A Bottleneck is safe for use by one goroutine at a time.
+// Bottleneck evaluates a denoiser split at its bottleneck h (a UNet's mid block) and the exact Jacobian products
+// of the five Jacobians of Fig. 12 (Jacobian). Vectors are flat float32 slices: images NCHW (d values),
+// bottlenecks NCHW too (m = C_h·H_h·W_h values, HShape). Graphs run in the pipeline's graph cache, with the
+// model's weights, and are compiled once per shape. A Bottleneck is safe for use by one goroutine at a time.
 type Bottleneck struct {
 	// Pipeline runs the whole-network products (∂ε/∂x, ∂x̂0/∂x) and the DDIM trajectories.
 	Pipeline *loco.Pipeline
 
-	unet   *diffusers.UNet2DModel
+	split  loco.BottleneckSplitter
 	hShape []int // [C_h, H_h, W_h]
 	hDim   int
-
-	mu    sync.Mutex
-	execs map[string]*context.Exec
 }
 
-// NewBottleneck prepares the bottleneck Jacobians of p's model, which must be a diffusers UNet2DModel
-// (HasBottleneck). It runs the encoder once to learn h's shape.
+// NewBottleneck prepares the bottleneck Jacobians of p's model, which must have a bottleneck (HasBottleneck).
+// It runs the encoder once to learn h's shape.
 func NewBottleneck(p *loco.Pipeline) (*Bottleneck, error) {
 	if p == nil {
 		return nil, fmt.Errorf("bottleneck: nil pipeline")
 	}
-	if !HasBottleneck(p.Model) {
-		return nil, fmt.Errorf("bottleneck: model %s (%T) has no UNet bottleneck: the h-space Jacobians need a diffusers "+
-			"UNet2DModel (e.g. google/ddpm-cifar10-32); for this model use RankAlongTrajectories with loco.OutputEps and "+
-			"loco.OutputX0 (∂ε/∂x and ∂x̂0/∂x)", p.Model.Name(), p.Model)
+	split, ok := p.Model.(loco.BottleneckSplitter)
+	if !ok {
+		return nil, fmt.Errorf("bottleneck: model %s has no bottleneck: the h-space Jacobians need a network with one, such as a "+
+			"diffusers UNet2DModel (e.g. google/ddpm-cifar10-32); for this model use RankAlongTrajectories with loco.OutputEps and "+
+			"loco.OutputX0 (∂ε/∂x and ∂x̂0/∂x)", p.Model.Name())
 	}
-	b := &Bottleneck{Pipeline: p, unet: p.Model.(*loco.UNetDenoiser).UNet, execs: map[string]*context.Exec{}}
-	h, err := b.H(make([]float32, p.Dim()), 0)
+	b := &Bottleneck{Pipeline: p, split: split}
+	// Run the encoder once on a zero image to learn h's shape.
+	s := p.SampleShape()
+	res, err := p.RunGraph("bottleneck-h", b.hGraph, tensors.FromShape(shapes.Make(dtypes.Float32, 1, s[0], s[1], s[2])),
+		tensors.FromFlatDataAndDimensions([]float32{0}, 1))
+	if err == nil {
+		b.hShape = slices.Clone(res[0].Shape().Dimensions[1:])
+		res[0].FinalizeAll()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bottleneck of %s: %w", p.Model.Name(), err)
 	}
-	if b.hShape == nil || b.hDim != len(h) {
-		return nil, fmt.Errorf("bottleneck of %s: internal: h shape %v for %d values", p.Model.Name(), b.hShape, len(h))
+	if len(b.hShape) != 3 {
+		return nil, fmt.Errorf("bottleneck of %s: h has shape %v, want [C, H, W] per sample", p.Model.Name(), b.hShape)
 	}
+	b.hDim = b.hShape[0] * b.hShape[1] * b.hShape[2]
 	return b, nil
+}
+
+// hGraph builds the bottleneck h of a batch x at times t.
+func (b *Bottleneck) hGraph(ctx *context.Context, in []*Node) []*Node {
+	h, _ := b.split.SplitAtBottleneck(ctx, in[0], in[1])
+	return []*Node{h}
 }
 
 // HShape is the shape [C_h, H_h, W_h] of one bottleneck h.
@@ -138,19 +151,14 @@ func (b *Bottleneck) Dims(j Jacobian) (rows, cols int) {
 
 // H returns the bottleneck h (NCHW, m values each) of a batch x (n·d values) at time t.
 func (b *Bottleneck) H(x []float32, t float32) ([]float32, error) {
-	n, err := b.batch("x", x, b.Pipeline.Dim())
+	n, err := batch("x", x, b.Pipeline.Dim())
 	if err != nil {
 		return nil, err
 	}
 	if _, err := b.alphaBar(t); err != nil {
 		return nil, err
 	}
-	outs, err := b.run("h", func(ctx *context.Context, in []*Node) []*Node {
-		h := mlx.NHWCToNCHW(b.unet.Encode(ctx, in[0], in[1]).H)
-		b.hShape = slices.Clone(h.Shape().Dimensions[1:])
-		b.hDim = b.hShape[0] * b.hShape[1] * b.hShape[2]
-		return []*Node{h}
-	}, [][]float32{x, {t}}, [][]int{b.imageDims(n), {1}})
+	outs, err := b.run("h", b.hGraph, [][]float32{x, {t}}, [][]int{b.imageDims(n), {1}})
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +174,7 @@ func (b *Bottleneck) Decode(x []float32, t float32, hs []float32) (eps, x0 []flo
 		return nil, nil, err
 	}
 	outs, err := b.run("decode", func(ctx *context.Context, in []*Node) []*Node {
-		k := in[3].Shape().Dimensions[0]
-		dec := b.decoder(ctx, in[0], in[1], in[2], k)
+		_, dec := b.decoder(ctx, in[0], in[1], in[2], in[3].Shape().Dimensions[0])
 		eps, x0 := dec(in[3])
 		return []*Node{eps, x0}
 	}, [][]float32{x, {t}, {ab}, hs}, [][]int{b.imageDims(1), {1}, {1}, b.hDims(k)})
@@ -180,20 +187,33 @@ func (b *Bottleneck) Decode(x []float32, t float32, hs []float32) (eps, x0 []flo
 // JVP returns J·v for k vectors vs (k·cols values, see Dims) with J = Jacobian j at the point x (one sample) and
 // time t.
 func (b *Bottleneck) JVP(j Jacobian, x []float32, t float32, vs []float32) ([]float32, error) {
-	return b.product("jvp", j, x, t, vs)
+	outs, err := b.product("jvp", j, x, t, vs)
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
 }
 
 // VJP returns Jᵀ·u for k cotangents us (k·rows values, see Dims); see JVP.
 func (b *Bottleneck) VJP(j Jacobian, x []float32, t float32, us []float32) ([]float32, error) {
-	return b.product("vjp", j, x, t, us)
+	outs, err := b.product("vjp", j, x, t, us)
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
 }
 
-// JTJ returns JᵀJ·v for k vectors vs (k·cols values) in one graph sharing the forward pass; see JVP.
-func (b *Bottleneck) JTJ(j Jacobian, x []float32, t float32, vs []float32) ([]float32, error) {
-	return b.product("jtj", j, x, t, vs)
+// JTJ returns U = J·V and V̂ = JᵀJ·V for k vectors vs (k·cols values) in one graph sharing the forward pass; see
+// JVP.
+func (b *Bottleneck) JTJ(j Jacobian, x []float32, t float32, vs []float32) (u, vhat []float32, err error) {
+	outs, err := b.product("jtj", j, x, t, vs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return outs[0], outs[1], nil
 }
 
-func (b *Bottleneck) product(kind string, j Jacobian, x []float32, t float32, vs []float32) ([]float32, error) {
+func (b *Bottleneck) product(kind string, j Jacobian, x []float32, t float32, vs []float32) ([][]float32, error) {
 	if err := j.valid(); err != nil {
 		return nil, err
 	}
@@ -201,12 +221,14 @@ func (b *Bottleneck) product(kind string, j Jacobian, x []float32, t float32, vs
 	if !j.throughH() {
 		switch kind {
 		case "jvp":
-			return p.JVP(j.output(), x, t, vs, nil)
+			jv, err := p.JVP(j.output(), x, t, vs, nil)
+			return [][]float32{jv}, err
 		case "vjp":
-			return p.VJP(j.output(), x, t, vs, nil)
+			vj, err := p.VJP(j.output(), x, t, vs, nil)
+			return [][]float32{vj}, err
 		}
-		_, vhat, err := p.JTJ(j.output(), x, t, vs, nil)
-		return vhat, err
+		u, vhat, err := p.JTJ(j.output(), x, t, vs, nil)
+		return [][]float32{u, vhat}, err
 	}
 	rows, cols := b.Dims(j)
 	inDim, what := cols, "vectors"
@@ -222,8 +244,7 @@ func (b *Bottleneck) product(kind string, j Jacobian, x []float32, t float32, vs
 		dims = b.hDims(k)
 	}
 	outs, err := b.run(kind+"-"+j.String(), func(ctx *context.Context, in []*Node) []*Node {
-		k := in[3].Shape().Dimensions[0]
-		at, f := b.function(ctx, j, in[0], in[1], in[2], k)
+		at, f := b.function(ctx, j, in[0], in[1], in[2], in[3].Shape().Dimensions[0])
 		switch kind {
 		case "jvp":
 			_, jv := mlx.JacobianVector(f, at, in[3])
@@ -233,23 +254,25 @@ func (b *Bottleneck) product(kind string, j Jacobian, x []float32, t float32, vs
 			return []*Node{vj}
 		}
 		y, jv := mlx.JacobianVector(f, at, in[3])
-		return []*Node{Gradient(ReduceAllSum(Mul(y, StopGradient(jv))), at)[0]}
+		return []*Node{jv, Gradient(ReduceAllSum(Mul(y, StopGradient(jv))), at)[0]}
 	}, [][]float32{x, {t}, {ab}, vs}, [][]int{b.imageDims(1), {1}, {1}, dims})
 	if err != nil {
 		return nil, fmt.Errorf("%s of %s: %w", kind, j, err)
 	}
-	return outs[0], nil
+	return outs, nil
 }
 
 // function returns, inside a graph for the point x [1,C,H,W] at t [1] with ᾱ [1], the input of Jacobian j repeated
 // k times (x_t, or h as NCHW) and the function whose Jacobian it is, which treats rows independently.
 func (b *Bottleneck) function(ctx *context.Context, j Jacobian, x, t, ab *Node, k int) (*Node, func(*Node) *Node) {
 	if j == DhDx {
-		return repeat(x, k), func(xs *Node) *Node { return mlx.NHWCToNCHW(b.unet.Encode(ctx, xs, t).H) }
+		return mlx.RepeatRows(x, k), func(xs *Node) *Node {
+			h, _ := b.split.SplitAtBottleneck(ctx, xs, t)
+			return h
+		}
 	}
-	h := mlx.NHWCToNCHW(b.unet.Encode(ctx, x, t).H)
-	dec := b.decoder(ctx, x, t, ab, k)
-	return repeat(h, k), func(hs *Node) *Node {
+	h, dec := b.decoder(ctx, x, t, ab, k)
+	return mlx.RepeatRows(h, k), func(hs *Node) *Node {
 		eps, x0 := dec(hs)
 		if j == DepsDh {
 			return eps
@@ -258,33 +281,21 @@ func (b *Bottleneck) function(ctx *context.Context, j Jacobian, x, t, ab *Node, 
 	}
 }
 
-// decoder returns the map from k bottlenecks hs [k,C_h,H_h,W_h] (NCHW) to ε and x̂0 [k,C,H,W], with the skip
-// connections and the time embedding of the point x [1,C,H,W] held fixed.
-func (b *Bottleneck) decoder(ctx *context.Context, x, t, ab *Node, k int) func(hs *Node) (eps, x0 *Node) {
-	enc := b.unet.Encode(ctx, x, t)
-	skips := make([]*Node, len(enc.Skips))
-	for i, s := range enc.Skips {
-		skips[i] = repeat(s, k)
-	}
-	temb := repeat(enc.Temb, k)
-	xs := repeat(x, k)
+// decoder returns the point's bottleneck h [1,C_h,H_h,W_h] and the map from k bottlenecks hs to ε and x̂0 [k,C,H,W],
+// with the skip connections and the time embedding of the point x [1,C,H,W] held fixed.
+func (b *Bottleneck) decoder(ctx *context.Context, x, t, ab *Node, k int) (*Node, func(hs *Node) (eps, x0 *Node)) {
+	h, decode := b.split.SplitAtBottleneck(ctx, x, t)
+	xs := mlx.RepeatRows(x, k)
 	ab = Reshape(ab, 1, 1, 1, 1)
 	sa, s1a := Sqrt(ab), Sqrt(OneMinus(ab))
 	sample := b.Pipeline.Model.Prediction() == loco.PredictSample
-	return func(hs *Node) (eps, x0 *Node) {
-		pred := b.unet.Decode(ctx, diffusers.Bottleneck{H: mlx.NCHWToNHWC(hs), Skips: skips, Temb: temb})
+	return h, func(hs *Node) (eps, x0 *Node) {
+		pred := decode(hs)
 		if sample {
 			return Div(Sub(xs, Mul(sa, pred)), s1a), pred
 		}
 		return pred, Div(Sub(xs, Mul(s1a, pred)), sa)
 	}
-}
-
-// repeat broadcasts a node with leading dimension 1 to k rows.
-func repeat(n *Node, k int) *Node {
-	dims := slices.Clone(n.Shape().Dimensions)
-	dims[0] = k
-	return BroadcastToDims(n, dims...)
 }
 
 func (b *Bottleneck) imageDims(n int) []int {
@@ -295,7 +306,7 @@ func (b *Bottleneck) imageDims(n int) []int {
 func (b *Bottleneck) hDims(n int) []int { return []int{n, b.hShape[0], b.hShape[1], b.hShape[2]} }
 
 // batch validates a flat batch of vectors of length dim and returns how many there are.
-func (b *Bottleneck) batch(name string, v []float32, dim int) (int, error) {
+func batch(name string, v []float32, dim int) (int, error) {
 	if len(v) == 0 || len(v)%dim != 0 {
 		return 0, fmt.Errorf("%s have %d values, not a positive multiple of %d", name, len(v), dim)
 	}
@@ -325,43 +336,14 @@ func (b *Bottleneck) inputs(x []float32, t float32, vs []float32, dim int, what 
 	if err := b.checkPoint(x, t); err != nil {
 		return 0, 0, err
 	}
-	if k, err = b.batch(what, vs, dim); err != nil {
+	if k, err = batch(what, vs, dim); err != nil {
 		return 0, 0, err
 	}
 	ab, err = b.alphaBar(t)
 	return k, ab, err
 }
 
-// run executes the graph named key (built by fn on first use) on flat float32 inputs with the given dimensions.
+// run executes the graph named key (built by fn on first use) in the pipeline's graph cache.
 func (b *Bottleneck) run(key string, fn func(ctx *context.Context, in []*Node) []*Node, inputs [][]float32, dims [][]int) ([][]float32, error) {
-	e, err := b.exec(key, fn)
-	if err != nil {
-		return nil, err
-	}
-	outs, err := mlx.ExecFloat32(e, inputs, dims)
-	if err != nil {
-		return nil, fmt.Errorf("running the %s graph of %s: %w", key, b.Pipeline.Model.Name(), err)
-	}
-	return outs, nil
-}
-
-func (b *Bottleneck) exec(key string, fn func(ctx *context.Context, in []*Node) []*Node) (*context.Exec, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if e, ok := b.execs[key]; ok {
-		return e, nil
-	}
-	var e *context.Exec
-	err := mlx.Call(func() {
-		var err error
-		e, err = context.NewExec(b.Pipeline.Backend(), b.unet.Context().Reuse(), fn)
-		if err != nil {
-			panic(err)
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("building the %s graph of %s: %w", key, b.Pipeline.Model.Name(), err)
-	}
-	b.execs[key] = e
-	return e, nil
+	return b.Pipeline.RunFloat32("bottleneck-"+key, fn, inputs, dims)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/locoedit/locoedit/internal/progress"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -13,7 +14,7 @@ func (b *Bottleneck) linearMap(j Jacobian, x []float32, t float32) linearMap {
 	return linearMap{name: j.String(), rows: rows, cols: cols,
 		jvp: func(vs []float32) ([]float32, error) { return b.JVP(j, x, t, vs) },
 		vjp: func(us []float32) ([]float32, error) { return b.VJP(j, x, t, us) },
-		jtj: func(vs []float32) ([]float32, error) { return b.JTJ(j, x, t, vs) },
+		jtj: func(vs []float32) ([]float32, []float32, error) { return b.JTJ(j, x, t, vs) },
 	}
 }
 
@@ -37,8 +38,8 @@ func (b *Bottleneck) Spectrum(j Jacobian, x []float32, t float32, opts JacobianO
 		return nil, fmt.Errorf("spectrum of %s: %w", j, err)
 	}
 	m := b.linearMap(j, x, t)
-	bar := newBar(opts.Progress, m.maxRank(), fmt.Sprintf("Gram matrix of %s (%d×%d)", j, m.rows, m.cols))
-	sv, err := gramSpectrum(m, opts.Batch, advance(bar))
+	bar := progress.New(opts.Progress, m.maxRank(), fmt.Sprintf("Gram matrix of %s (%d×%d)", j, m.rows, m.cols))
+	sv, err := gramSpectrum(m, opts.Batch, func(n int) { progress.Add(bar, n) })
 	if err != nil {
 		return nil, fmt.Errorf("spectrum at t = %g: %w", t, err)
 	}
@@ -102,7 +103,7 @@ func measureJacobian(p *loco.Pipeline, b *Bottleneck, j Jacobian, x []float32, t
 		rows, cols := b.Dims(j)
 		dim = min(rows, cols)
 	}
-	exact, err := opts.Method.exact(dim)
+	exact, err := opts.Mode.exact(dim)
 	if err != nil {
 		return jacobianMeasure{}, err
 	}
@@ -147,7 +148,7 @@ func measureJacobian(p *loco.Pipeline, b *Bottleneck, j Jacobian, x []float32, t
 // RankAlongTrajectories does for one output (Fig. 12). jacobians nil means AllJacobians for a model with a
 // bottleneck (HasBottleneck) and WholeNetworkJacobians (∂ε/∂x, ∂x̂0/∂x) otherwise; asking for an h-space Jacobian
 // of a model without a bottleneck is an error. It returns one curve per Jacobian, labelled with its name, in the
-// order given. opts.Output is ignored; opts.Method picks, per Jacobian, the exact spectrum (automatic when
+// order given. opts.Output is ignored; opts.Mode picks, per Jacobian, the exact spectrum (automatic when
 // min(rows, cols) ≤ MaxExactDim: the full Jacobian for ∂ε/∂x and ∂x̂0/∂x, the Gram matrix for the h-space ones; see
 // Bottleneck.Spectrum) or the estimate with opts.K values.
 //

@@ -12,6 +12,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -50,7 +51,7 @@ func TestBottleneckSplitsTheUNet(t *testing.T) {
 		t.Fatalf("h shape %v (%d values), want [64 16 16]", got, b.HDim())
 	}
 	p := b.Pipeline
-	x := StartNoise(p, []uint64{1, 2})
+	x := p.Noise(1, 2)
 	const tt = 500
 	h, err := b.H(x, tt)
 	if err != nil {
@@ -85,10 +86,10 @@ func TestBottleneckProducts(t *testing.T) {
 	p := b.Pipeline
 	d, m := p.Dim(), b.HDim()
 	const tt = 600
-	x := StartNoise(p, []uint64{7})
+	x := p.Noise(7)
 	rng := rand.New(rand.NewPCG(3, 4))
-	v := gaussian(rng, 2*d) // two directions in x-space
-	w := gaussian(rng, 2*m) // two in h-space
+	v := num.Gaussian(rng, 2*d) // two directions in x-space
+	w := num.Gaussian(rng, 2*m) // two in h-space
 	const delta = 1e-2
 
 	// ∂h/∂x: (h(x+δv) − h(x−δv))/2δ.
@@ -166,8 +167,8 @@ func TestBottleneckProducts(t *testing.T) {
 		j       Jacobian
 		in, out int
 	}{{DhDx, d, m}, {DepsDh, m, d}} {
-		vin := gaussian(rng, 2*c.in)
-		uout := gaussian(rng, 2*c.out)
+		vin := num.Gaussian(rng, 2*c.in)
+		uout := num.Gaussian(rng, 2*c.out)
 		jv, err := b.JVP(c.j, x, tt, vin)
 		if err != nil {
 			t.Fatal(err)
@@ -177,15 +178,18 @@ func TestBottleneckProducts(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k := range 2 {
-			lhs := dot64(uout[k*c.out:(k+1)*c.out], jv[k*c.out:(k+1)*c.out])
-			rhs := dot64(ju[k*c.in:(k+1)*c.in], vin[k*c.in:(k+1)*c.in])
+			lhs := num.Dot(uout[k*c.out:(k+1)*c.out], jv[k*c.out:(k+1)*c.out])
+			rhs := num.Dot(ju[k*c.in:(k+1)*c.in], vin[k*c.in:(k+1)*c.in])
 			if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs)+1e-3 {
 				t.Errorf("%s: ⟨u, Jv⟩ = %.7g but ⟨Jᵀu, v⟩ = %.7g", c.j, lhs, rhs)
 			}
 		}
-		jtj, err := b.JTJ(c.j, x, tt, vin)
+		ju2, jtj, err := b.JTJ(c.j, x, tt, vin)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if e := relErr(ju2, jv); e > 1e-5 {
+			t.Errorf("%s: the J·v of JTJ differs from JVP by %.3g (relative)", c.j, e)
 		}
 		two, err := b.VJP(c.j, x, tt, jv)
 		if err != nil {
@@ -201,7 +205,7 @@ func TestBottleneckProducts(t *testing.T) {
 func TestBottleneckLinearityAndRank(t *testing.T) {
 	b := tinyBottleneck(t)
 	p := b.Pipeline
-	x := StartNoise(p, []uint64{5})
+	x := p.Noise(5)
 	lin, err := b.Linearity(x, 700, []float64{0, 0.5}, 1, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +228,7 @@ func TestBottleneckLinearityAndRank(t *testing.T) {
 		t.Errorf("LinearityCurvesMarkdown:\n%s", md)
 	}
 
-	opts := RankOptions{Method: MethodEstimate, K: 2, Steps: 10, Batch: 4,
+	opts := RankOptions{Mode: ModeEstimate, K: 2, Steps: 10, Batch: 4,
 		Estimate: EstimateOptions{Oversample: 2, PowerIters: -1, Probes: 4}}
 	curves, err := JacobianRanksAlongTrajectories(p, []uint64{1}, []int{4}, []Jacobian{Dx0Dh, DhDx, DepsDh}, opts)
 	if err != nil {
@@ -282,11 +286,17 @@ func matrixMap(a *mat.Dense) linearMap {
 		return func(vs []float32) ([]float32, error) {
 			k := len(vs) / in
 			var y mat.Dense
-			y.Mul(mat.NewDense(k, in, toF64(vs)), m.T())
-			return toF32(y.RawMatrix().Data), nil
+			y.Mul(mat.NewDense(k, in, num.Float64s(vs)), m.T())
+			return num.Float32s(y.RawMatrix().Data), nil
 		}
 	}
-	return linearMap{name: "A", rows: r, cols: c, jvp: apply(a, c, r), vjp: apply(a.T(), r, c)}
+	jvp, vjp := apply(a, c, r), apply(a.T(), r, c)
+	jtj := func(vs []float32) ([]float32, []float32, error) {
+		u, _ := jvp(vs)
+		w, _ := vjp(u)
+		return u, w, nil
+	}
+	return linearMap{name: "A", rows: r, cols: c, jvp: jvp, vjp: vjp, jtj: jtj}
 }
 
 // TestRectangularSpectra: the exact Gram spectrum and the estimate of tall and wide matrices with a known spectrum.
@@ -354,7 +364,7 @@ func TestWholeNetworkJacobiansWithoutBottleneck(t *testing.T) {
 			t.Errorf("index %d: ∂ε/∂x rank ratio %g, want close to full rank", e.Index, e.RankRatio)
 		}
 	}
-	if _, err := JacobianRanksAlongTrajectories(p, seeds, indices, []Jacobian{DhDx}, opts); err == nil || !strings.Contains(err.Error(), "no UNet bottleneck") {
+	if _, err := JacobianRanksAlongTrajectories(p, seeds, indices, []Jacobian{DhDx}, opts); err == nil || !strings.Contains(err.Error(), "has no bottleneck") {
 		t.Errorf("∂h/∂x of the oracle: error %v, want one saying it has no bottleneck", err)
 	}
 }
@@ -389,7 +399,7 @@ func TestSummaryHelpers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want4, err := p.Sample(StartNoise(p, []uint64{1, 2}), 0, 4, loco.SampleOptions{Steps: 10})
+	want4, err := p.Sample(p.Noise(1, 2), 0, 4, loco.SampleOptions{Steps: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"io"
 	"math"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -14,8 +12,8 @@ import (
 type EstimateOptions struct {
 	// Oversample is the number of extra vectors carried beyond k (0: 10).
 	Oversample int
-	// PowerIters is the number of subspace-iteration steps on JᵀJ before the final product (0: 2; negative: none,
-	// a plain randomised range finder).
+	// PowerIters is the number of block Krylov iterations on JᵀJ after the first one (0: 2; negative: none, a
+	// plain randomised range finder); each costs two products per vector.
 	PowerIters int
 	// Probes is the number of Gaussian Hutchinson probes of the tail mass (0: 32).
 	Probes int
@@ -97,10 +95,10 @@ func (e *SpectrumEstimate) FrobeniusInterval() (lo, hi float64) {
 func (e *SpectrumEstimate) RankRatio() float64 { return float64(e.Rank) / float64(e.Dim) }
 
 // EstimateSpectrum estimates the top k singular values, the squared Frobenius norm and the numerical rank of the
-// Jacobian of out at x, t without forming it, for any d: randomised subspace iteration on JᵀJ with k + Oversample
-// vectors (PowerIters steps, each one batched JᵀJ·V product), a final J·V, the Ritz values from the l×l Gram
-// matrix, and Probes Hutchinson probes (vector-Jacobian products) of the mass outside the subspace. See
-// SpectrumEstimate for the meaning of the bounds.
+// Jacobian of out at x, t without forming it, for any d: block Krylov subspace iteration on JᵀJ (loco's) with
+// blocks of l = k + Oversample vectors and PowerIters + 1 iterations, its top l Ritz values, and Probes Hutchinson
+// probes (vector-Jacobian products) of the mass outside their span. See SpectrumEstimate for the meaning of the
+// bounds.
 func EstimateSpectrum(p *loco.Pipeline, out loco.Output, x []float32, t float32, k int, opts EstimateOptions) (*SpectrumEstimate, error) {
 	if err := checkPoint(p, x); err != nil {
 		return nil, fmt.Errorf("spectrum estimate: %w", err)
@@ -115,43 +113,13 @@ func EstimateSpectrum(p *loco.Pipeline, out loco.Output, x []float32, t float32,
 	m := linearMap{name: fmt.Sprintf("∂%s/∂x", out), rows: d, cols: d,
 		jvp: func(vs []float32) ([]float32, error) { return p.JVP(out, x, t, vs, opts.Mask) },
 		vjp: func(us []float32) ([]float32, error) { return p.VJP(out, x, t, us, opts.Mask) },
-		jtj: func(vs []float32) ([]float32, error) {
-			_, vhat, err := p.JTJ(out, x, t, vs, opts.Mask)
-			return vhat, err
-		},
+		jtj: func(vs []float32) ([]float32, []float32, error) { return p.JTJ(out, x, t, vs, opts.Mask) },
 	}
 	res, err := estimateMap(m, k, opts.withDefaults())
 	if err != nil {
 		return nil, fmt.Errorf("spectrum estimate at t = %g: %w", t, err)
 	}
 	return res, nil
-}
-
-// ritzValues returns the singular values of the l×d matrix U = J·Vᵀ (rows), decreasing, and ‖U‖_F², from the
-// eigenvalues of the l×l Gram matrix U·Uᵀ.
-func ritzValues(u []float32, l, d int) ([]float64, float64, error) {
-	rows := make([][]float64, l)
-	for i := range l {
-		rows[i] = toF64(u[i*d : (i+1)*d])
-	}
-	g := mat.NewSymDense(l, nil)
-	var captured float64
-	for i := range l {
-		for j := i; j < l; j++ {
-			g.SetSym(i, j, dotF64(rows[i], rows[j]))
-		}
-		captured += g.At(i, i)
-	}
-	var eig mat.EigenSym
-	if !eig.Factorize(g, false) {
-		return nil, 0, fmt.Errorf("the eigen-decomposition of the %d×%d Gram matrix did not converge", l, l)
-	}
-	ev := eig.Values(nil)
-	s := make([]float64, l)
-	for i, e := range ev {
-		s[l-1-i] = math.Sqrt(max(0, e)) // ascending → descending
-	}
-	return s, captured, nil
 }
 
 // rankBounds turns Ritz values (decreasing), their mass C, a tail estimate and its upper confidence limit into

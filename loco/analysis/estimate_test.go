@@ -32,8 +32,10 @@ func TestEstimateMatchesExactOnOracle(t *testing.T) {
 	if lo, hi := est.FrobeniusInterval(); est.Tail > 1e-8*frob*frob || math.Abs(est.FrobeniusNorm()-frob) > 1e-5*frob || lo > frob*(1+1e-6) || hi < frob*(1-1e-6) {
 		t.Errorf("tail %.3g, ‖J‖_F estimate %.6g in [%.6g, %.6g], exact %.6g", est.Tail, est.FrobeniusNorm(), lo, hi, frob)
 	}
-	if est.Products != 2*2*22+22+32 {
-		t.Errorf("used %d products, want 2 power steps × 2 × 22 + 22 + 32 probes", est.Products)
+	// At most 3 Krylov iterations of 22 vectors (two products each) and 32 probes; the rank-12 Jacobian is
+	// captured by the first block, so the Ritz residuals may stop it earlier.
+	if est.Products < 2*22+32 || est.Products > 3*2*22+32 {
+		t.Errorf("used %d products, want 2 × 22 per Krylov iteration (1 to 3) + 32 probes", est.Products)
 	}
 }
 

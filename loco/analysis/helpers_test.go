@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/models/molrg"
 )
@@ -58,19 +59,7 @@ func f32Matrix(a *mat.Dense) *mat.Dense {
 }
 
 // randomOrthogonal returns a d×d orthogonal matrix from the QR of a seeded Gaussian matrix.
-func randomOrthogonal(d int, rng *rand.Rand) *mat.Dense {
-	g := mat.NewDense(d, d, nil)
-	for i := range d {
-		for j := range d {
-			g.Set(i, j, rng.NormFloat64())
-		}
-	}
-	var qr mat.QR
-	qr.Factorize(g)
-	var q mat.Dense
-	qr.QTo(&q)
-	return &q
-}
+func randomOrthogonal(d int, rng *rand.Rand) *mat.Dense { return num.OrthonormalColumns(rng, d, d) }
 
 // spectrumMatrix returns U·diag(s)·Vᵀ for random orthogonal U, V (a non-symmetric matrix with singular values s).
 func spectrumMatrix(s []float64, seed uint64) *mat.Dense {

@@ -6,6 +6,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/locoedit/locoedit/internal/num"
+	"github.com/locoedit/locoedit/internal/progress"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -91,14 +93,14 @@ func jacobianSlice(p *loco.Pipeline, out loco.Output, x []float32, t float32, id
 	if columns {
 		product = p.JVP
 	}
-	bar := newBar(opts.Progress, len(idx), fmt.Sprintf("Jacobian ∂%s/∂x %s (d=%d)", out, what, d))
-	vs, err := mapChunks(basis, d, batchOrDefault(opts.Batch), nil, func(b []float32) ([]float32, error) {
+	bar := progress.New(opts.Progress, len(idx), fmt.Sprintf("Jacobian ∂%s/∂x %s (d=%d)", out, what, d))
+	vs, err := chunked1(basis, d, d, batchOrDefault(opts.Batch), nil, func(b []float32) ([]float32, error) {
 		return product(out, x, t, b, opts.Mask)
-	}, advance(bar))
+	}, func(n int) { progress.Add(bar, n) })
 	if err != nil {
 		return nil, fmt.Errorf("Jacobian %s at t = %g: %w", what, t, err)
 	}
-	m := mat.NewDense(len(idx), d, toF64(vs))
+	m := mat.NewDense(len(idx), d, num.Float64s(vs))
 	if columns {
 		return mat.DenseCopyOf(m.T()), nil
 	}

@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -150,7 +151,7 @@ func TestTinyUNetJacobianRowAndColumn(t *testing.T) {
 		name string
 		got  []float64
 	}{{"jac/full_x0_row0", mat.Row(nil, 0, row)}, {"jac/full_x0_col0", mat.Col(nil, 0, col)}} {
-		want := toF64(goldenVec(t, c.name))
+		want := num.Float64s(goldenVec(t, c.name))
 		if diff, scale := maxAbsDiff(c.got, want); diff > 2e-5*scale || scale == 0 {
 			t.Errorf("%s: max |Δ| = %.3g (max |ref| %.3g)", c.name, diff, scale)
 		}
@@ -158,10 +159,10 @@ func TestTinyUNetJacobianRowAndColumn(t *testing.T) {
 }
 
 // TestTinyUNetFullSpectrum forms the full 3072×3072 Jacobian of the tiny UNet (3072 products: about an hour on two
-// shared cores) and compares its top singular values with the reference's. Set LOCO_SLOW_TESTS=1 to run it.
+// shared cores) and compares its top singular values with the reference's. Set LOCO_SLOW=1 to run it.
 func TestTinyUNetFullSpectrum(t *testing.T) {
-	if os.Getenv("LOCO_SLOW_TESTS") == "" {
-		t.Skip("slow (3072 Jacobian products): set LOCO_SLOW_TESTS=1")
+	if os.Getenv("LOCO_SLOW") == "" {
+		t.Skip("slow (3072 Jacobian products): set LOCO_SLOW=1")
 	}
 	p := tinyPipeline(t)
 	x := goldenVec(t, "loco/xt_edit")
@@ -170,7 +171,7 @@ func TestTinyUNetFullSpectrum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := toF64(goldenVec(t, "jac/full_x0_singular_values"))
+	want := num.Float64s(goldenVec(t, "jac/full_x0_singular_values"))
 	if diff, scale := maxAbsDiff(sv[:len(want)], want); diff > 1e-4*scale {
 		t.Errorf("top singular values differ by %.3g (σ_1 = %.5g): got %.6g, want %.6g", diff, scale, sv[:len(want)], want)
 	}

@@ -3,15 +3,15 @@ package analysis
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 )
 
 // DefaultLambdas are the step sizes of the paper's linearity test (Fig. 2b): λ ∈ {0, 10, 20, 30, 40}.
 var DefaultLambdas = []float64{0, 10, 20, 30, 40}
 
-// LinearityPoint is the local-linearity measure at one step size λ (spec §9.2), averaged over points and
+// LinearityPoint is the local-linearity measure at one step size λ (docs/method.md §11.2), averaged over points and
 // directions: the norm ratio ‖f(x+λΔx)‖/‖f(x)+λJΔx‖ and the cosine similarity of the two (flattened) vectors.
 type LinearityPoint struct {
 	Lambda             float64
@@ -22,7 +22,7 @@ type LinearityPoint struct {
 }
 
 // Linearity measures how well f = out (x̂0 or ε) at time t is described by its linearisation f(x) + λJΔx
-// (spec §9.2, Fig. 2b, Fig. 10, Fig. 13): for each point of x (one or more samples, n·d values) it draws `samples`
+// (docs/method.md §11.2, Fig. 2b, Fig. 10, Fig. 13): for each point of x (one or more samples, n·d values) it draws `samples`
 // directions Δx uniformly on the unit sphere (normalised Gaussians, seeded by seed), computes JΔx by exact JVPs
 // and f(x+λΔx) for every λ (nil: DefaultLambdas) in batches, and averages the norm ratio and the cosine over the
 // n·samples pairs. At λ = 0 both are exactly 1.
@@ -65,8 +65,8 @@ func linearityOf(x []float32, d, m int, f func(xs []float32) ([]float32, error),
 		lambdas = DefaultLambdas
 	}
 	n := len(x) / d
-	rng := rand.New(rand.NewPCG(seed, 0x11ea7))
-	f0, err := mapChunksTo(x, d, m, DefaultBatch, nil, f, nil)
+	rng := num.NewRand(seed, 0x11ea7)
+	f0, err := chunked1(x, d, m, DefaultBatch, nil, f, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +75,8 @@ func linearityOf(x []float32, d, m int, f func(xs []float32) ([]float32, error),
 	for i := range n {
 		xi := x[i*d : (i+1)*d]
 		fi := f0[i*m : (i+1)*m]
-		dirs := unitGaussian(rng, samples, d)
-		jd, err := mapChunksTo(dirs, d, m, DefaultBatch, nil, func(b []float32) ([]float32, error) { return jvp(xi, b) }, nil)
+		dirs := num.UnitGaussian(rng, samples, d)
+		jd, err := chunked1(dirs, d, m, DefaultBatch, nil, func(b []float32) ([]float32, error) { return jvp(xi, b) }, nil)
 		if err != nil {
 			return nil, fmt.Errorf("point %d: %w", i, err)
 		}
@@ -94,7 +94,7 @@ func linearityOf(x []float32, d, m int, f func(xs []float32) ([]float32, error),
 		}
 		var fm []float32
 		if len(moved) > 0 {
-			if fm, err = mapChunksTo(moved, d, m, DefaultBatch, xi, f, nil); err != nil {
+			if fm, err = chunked1(moved, d, m, DefaultBatch, xi, f, nil); err != nil {
 				return nil, fmt.Errorf("point %d: %w", i, err)
 			}
 		}
@@ -107,14 +107,14 @@ func linearityOf(x []float32, d, m int, f func(xs []float32) ([]float32, error),
 				}
 				var fv []float64
 				if lam == 0 {
-					fv = toF64(fi)
+					fv = num.Float64s(fi)
 				} else {
-					fv = toF64(fm[row*m : (row+1)*m])
+					fv = num.Float64s(fm[row*m : (row+1)*m])
 					row++
 				}
-				nf, nl := norm64(fv), norm64(lin)
+				nf, nl := num.Norm64(fv), num.Norm64(lin)
 				ratios[li] = append(ratios[li], nf/nl)
-				coss[li] = append(coss[li], dotF64(fv, lin)/(nf*nl))
+				coss[li] = append(coss[li], num.Dot64(fv, lin)/(nf*nl))
 			}
 		}
 	}

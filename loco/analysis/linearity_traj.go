@@ -2,8 +2,8 @@ package analysis
 
 import (
 	"fmt"
-	"strings"
 
+	"github.com/locoedit/locoedit/internal/markdown"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -65,24 +65,21 @@ func LinearityCurvesMarkdown(curves ...LinearityCurve) string {
 	if len(curves) == 0 {
 		return ""
 	}
-	var sb strings.Builder
-	sb.WriteString("| series (norm ratio / cosine) |")
-	n := 0
+	header := []string{"series (norm ratio / cosine)"}
 	for _, p := range curves[0].Points {
 		if p.Lambda != 0 {
-			fmt.Fprintf(&sb, " λ = %g |", p.Lambda)
-			n++
+			header = append(header, fmt.Sprintf("λ = %g", p.Lambda))
 		}
 	}
-	sb.WriteString("\n|---|" + strings.Repeat("---|", n) + "\n")
+	md := markdown.NewTable(header...)
 	for _, c := range curves {
-		sb.WriteString("| " + c.Label + " |")
+		cells := []string{c.Label}
 		for _, p := range c.Points {
 			if p.Lambda != 0 {
-				fmt.Fprintf(&sb, " %.4f / %.4f |", p.NormRatio, p.Cosine)
+				cells = append(cells, fmt.Sprintf("%.4f / %.4f", p.NormRatio, p.Cosine))
 			}
 		}
-		sb.WriteString("\n")
+		md.AddRow(cells...)
 	}
-	return sb.String()
+	return md.String()
 }

@@ -3,10 +3,13 @@ package analysis
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/internal/num"
+	"github.com/locoedit/locoedit/internal/progress"
+	"github.com/locoedit/locoedit/loco"
 )
 
 // linearMap is a Jacobian J (rows×cols) at one point, known only through batched exact products. Every product
@@ -14,82 +17,67 @@ import (
 type linearMap struct {
 	name       string // for messages and progress bars, e.g. "∂x0/∂x"
 	rows, cols int
-	jvp        func(vs []float32) ([]float32, error) // J·v: k·cols → k·rows
-	vjp        func(us []float32) ([]float32, error) // Jᵀ·u: k·rows → k·cols
-	jtj        func(vs []float32) ([]float32, error) // JᵀJ·v: k·cols → k·cols; nil means vjp(jvp(v))
+	jvp        func(vs []float32) ([]float32, error)             // J·v: k·cols → k·rows
+	vjp        func(us []float32) ([]float32, error)             // Jᵀ·u: k·rows → k·cols
+	jtj        func(vs []float32) (u, vhat []float32, err error) // J·v and JᵀJ·v in one pass
 }
 
 // maxRank is min(rows, cols), the largest rank J can have.
 func (m linearMap) maxRank() int { return min(m.rows, m.cols) }
 
-// gram returns JᵀJ·v, in one product when the map has one.
+// gram returns JᵀJ·v.
 func (m linearMap) gram(vs []float32) ([]float32, error) {
-	if m.jtj != nil {
-		return m.jtj(vs)
-	}
-	u, err := m.jvp(vs)
-	if err != nil {
-		return nil, err
-	}
-	return m.vjp(u)
+	_, vhat, err := m.jtj(vs)
+	return vhat, err
 }
 
-// estimateMap is EstimateSpectrum for any linear map: randomised subspace iteration on JᵀJ with l = k + oversampling
-// vectors in the input space, the Ritz values of J·Vᵀ, and Hutchinson probes (in the output space) of the mass
-// outside the subspace. The result's Dim is min(rows, cols). o must have its defaults filled in; mask is ignored
-// (the map includes it).
+// estimateMap is EstimateSpectrum for any linear map: block Krylov subspace iteration on JᵀJ (loco's, with blocks
+// of l = k + oversampling vectors and PowerIters + 1 iterations) gives the top l Ritz pairs in the input space,
+// and Hutchinson probes (in the output space) the mass outside their span. The result's Dim is min(rows, cols).
+// o must have its defaults filled in; mask is ignored (the map includes it).
 func estimateMap(m linearMap, k int, o EstimateOptions) (*SpectrumEstimate, error) {
 	d, r := m.cols, m.rows
 	if k < 1 || k > m.maxRank() {
 		return nil, fmt.Errorf("k = %d must be in [1, %d] (the %d×%d Jacobian's largest possible rank)", k, m.maxRank(), r, d)
 	}
 	l := min(k+o.Oversample, m.maxRank())
-	rng := rand.New(rand.NewPCG(o.Seed, 0x5eec7))
-	bar := newBar(o.Progress, o.PowerIters*2*l+l+o.Probes, fmt.Sprintf("spectrum of %s (k=%d)", m.name, k))
-	done := advance(bar)
-	res := &SpectrumEstimate{Dim: m.maxRank(), Eta: o.Eta}
-
-	v := make([]float64, l*d)
-	for i := range v {
-		v[i] = rng.NormFloat64()
-	}
-	orthonormalRows(v, l, d, rng)
-	for it := range o.PowerIters {
-		vhat, err := mapChunksTo(toF32(v), d, d, o.Batch, nil, m.gram, func(n int) { done(2 * n) })
+	iters := o.PowerIters + 1
+	bar := progress.New(o.Progress, iters*2*l+o.Probes, fmt.Sprintf("spectrum of %s (k=%d)", m.name, k))
+	done := func(n int) { progress.Add(bar, n) }
+	jtj := func(vs []float32) ([]float32, []float32, error) {
+		outs, err := chunked(vs, d, []int{r, d}, o.Batch, nil, func(b []float32) ([][]float32, error) {
+			u, vhat, err := m.jtj(b)
+			return [][]float32{u, vhat}, err
+		}, func(n int) { done(2 * n) })
 		if err != nil {
-			return nil, fmt.Errorf("power step %d: %w", it+1, err)
+			return nil, nil, err
 		}
-		res.Products += 2 * l
-		v = toF64(vhat)
-		orthonormalRows(v, l, d, rng)
+		return outs[0], outs[1], nil
 	}
-	u, err := mapChunksTo(toF32(v), d, r, o.Batch, nil, m.jvp, done)
+	sub, err := loco.SubspaceIteration(d, jtj, loco.SubspaceOptions{Rank: l, BlockSize: l, MaxIter: iters, Seed: o.Seed})
 	if err != nil {
-		return nil, fmt.Errorf("J·V: %w", err)
-	}
-	res.Products += l
-	if res.Ritz, res.Captured, err = ritzValues(u, l, r); err != nil {
 		return nil, err
+	}
+	res := &SpectrumEstimate{Dim: m.maxRank(), Eta: o.Eta, Products: sub.Evaluations, Ritz: sub.S}
+	for _, s := range sub.S {
+		res.Captured += s * s
 	}
 	res.Singular = slices.Clone(res.Ritz[:k])
 
-	z := gaussian(rng, o.Probes*r)
-	jtz, err := mapChunksTo(z, r, d, o.Batch, nil, m.vjp, done)
+	z := num.Gaussian(num.NewRand(o.Seed, 0x5eec7), o.Probes*r)
+	jtz, err := chunked1(z, r, d, o.Batch, nil, m.vjp, done)
 	if err != nil {
 		return nil, fmt.Errorf("tail probes: %w", err)
 	}
 	res.Products += o.Probes
 	tails := make([]float64, o.Probes)
 	for j := range o.Probes {
-		w := toF64(jtz[j*d : (j+1)*d])
+		w := num.Float64s(jtz[j*d : (j+1)*d])
 		for i := range l {
-			vi := v[i*d : (i+1)*d]
-			c := dotF64(vi, w)
-			for a := range w {
-				w[a] -= c * vi[a]
-			}
+			vi := sub.V[i*d : (i+1)*d]
+			num.Axpy(w, -num.DotMixed(w, vi), vi)
 		}
-		tails[j] = dotF64(w, w)
+		tails[j] = num.Dot64(w, w)
 	}
 	mean, std := meanStd(tails)
 	res.Tail, res.TailStdErr = mean, std/math.Sqrt(float64(o.Probes))
@@ -122,7 +110,7 @@ func gramSpectrum(m linearMap, batch int, done func(int)) ([]float64, error) {
 	for i := range s {
 		basis[i*s+i] = 1
 	}
-	g, err := mapChunksTo(basis, s, s, batchOrDefault(batch), nil, product, done)
+	g, err := chunked1(basis, s, s, batchOrDefault(batch), nil, product, done)
 	if err != nil {
 		return nil, fmt.Errorf("Gram matrix of %s: %w", m.name, err)
 	}

@@ -1,15 +1,13 @@
 package analysis
 
 import (
-	"bufio"
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/internal/atomicfile"
 )
 
 // Table is a result as named numeric columns: Rows[i][j] is the value of column Header[j] in row i.
@@ -86,7 +84,7 @@ func WriteCSV(path string, header []string, rows [][]float64) error {
 			return fmt.Errorf("writing %s: row %d has %d values for %d columns", path, i, len(r), len(header))
 		}
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write(header); err != nil {
 			return err
@@ -119,41 +117,4 @@ func WriteSafetensors(path string, tables map[string]Table, metadata map[string]
 		return fmt.Errorf("writing analysis data: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic writes path through fn via a temporary file in the same directory, synced and renamed over path.
-// On failure the temporary file is removed and an existing path is left untouched.
-func writeAtomic(path string, fn func(w io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriter(tmp)
-	if err = fn(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

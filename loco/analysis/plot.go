@@ -14,6 +14,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/locoedit/locoedit/internal/atomicfile"
 )
 
 // plotDPI is the resolution of the PNG files.
@@ -224,7 +226,7 @@ func savePanels(path, title string, w, h vg.Length, panels ...panel) error {
 	if err != nil {
 		return fmt.Errorf("plotting %s: %w", path, err)
 	}
-	return writeAtomic(path, func(wr io.Writer) error {
+	return atomicfile.Write(path, func(wr io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(wr)
 		return err
 	})

@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// DefaultEta is the paper's threshold η of the numerical rank (spec §9.1): the rank keeps η² = 98.01 % of the
+// DefaultEta is the paper's threshold η of the numerical rank (docs/method.md §11.1): the rank keeps η² = 98.01 % of the
 // squared Frobenius mass.
 const DefaultEta = 0.99
 
@@ -20,7 +20,7 @@ func etaOrDefault(eta float64) float64 {
 	return eta
 }
 
-// NumericalRank is the smallest r such that Σ_{i≤r} σ_i² > η²·Σ_i σ_i² (spec §9.1), for singular values in any
+// NumericalRank is the smallest r such that Σ_{i≤r} σ_i² > η²·Σ_i σ_i² (docs/method.md §11.1), for singular values in any
 // order (their absolute values are sorted in decreasing order first). eta ≤ 0 means DefaultEta; eta > 1 is taken
 // as 1. It is 0 when every singular value is 0 and at most len(singularValues).
 func NumericalRank(singularValues []float64, eta float64) int {

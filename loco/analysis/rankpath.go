@@ -17,8 +17,8 @@ type RankOptions struct {
 	Output loco.Output
 	// Eta is the numerical-rank threshold (0: DefaultEta).
 	Eta float64
-	// Method picks the exact full Jacobian or the estimate (default: exact for d ≤ MaxExactDim).
-	Method Method
+	// Mode picks the exact full Jacobian or the estimate (default: exact for d ≤ MaxExactDim).
+	Mode Mode
 	// K is the number of singular values estimated (0: min(d, DefaultEstimateRank)); Estimate tunes the estimate
 	// (its Eta, Seed and Progress are set by RankAlongTrajectories; the seed is the trajectory's).
 	K        int
@@ -59,7 +59,7 @@ func RankAlongTrajectories(p *loco.Pipeline, seeds []uint64, indices []int, opts
 		return nil, fmt.Errorf("rank along trajectories: nil pipeline")
 	}
 	d := p.Dim()
-	exact, err := opts.Method.exact(d)
+	exact, err := opts.Mode.exact(d)
 	if err != nil {
 		return nil, fmt.Errorf("rank along trajectories: %w", err)
 	}

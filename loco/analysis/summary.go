@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
+	"github.com/locoedit/locoedit/internal/markdown"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -34,12 +34,7 @@ func LowestRank(points []RankPoint) RankPoint {
 
 // Markdown renders the table as a Markdown table, numbers with 4 significant digits (integers as they are).
 func (t Table) Markdown() string {
-	var sb strings.Builder
-	sb.WriteString("| " + strings.Join(t.Header, " | ") + " |\n|")
-	for range t.Header {
-		sb.WriteString("---|")
-	}
-	sb.WriteString("\n")
+	md := markdown.NewTable(t.Header...)
 	for _, r := range t.Rows {
 		cells := make([]string, len(r))
 		for i, v := range r {
@@ -49,9 +44,9 @@ func (t Table) Markdown() string {
 				cells[i] = fmt.Sprintf("%.4g", v)
 			}
 		}
-		sb.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		md.AddRow(cells...)
 	}
-	return sb.String()
+	return md.String()
 }
 
 // Select returns a table with only the named columns, in the order given (names the table lacks are skipped).

@@ -4,17 +4,18 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/locoedit/locoedit/internal/num"
+	"github.com/locoedit/locoedit/internal/progress"
 	"github.com/locoedit/locoedit/loco"
 )
 
 // SymmetryOptions configure Symmetry.
 type SymmetryOptions struct {
-	// Method picks the full Jacobian or Hutchinson probes (default: exact for d ≤ MaxExactDim).
-	Method Method
+	// Mode picks the full Jacobian or Hutchinson probes (default: exact for d ≤ MaxExactDim).
+	Mode Mode
 	// Probes is the number of Gaussian probes of the estimate (0: 64).
 	Probes int
 	// Seed seeds the probes.
@@ -46,7 +47,7 @@ func Symmetry(p *loco.Pipeline, out loco.Output, x []float32, t float32, opts Sy
 		return SymmetryResult{}, fmt.Errorf("symmetry: %w", err)
 	}
 	d := p.Dim()
-	exact, err := opts.Method.exact(d)
+	exact, err := opts.Mode.exact(d)
 	if err != nil {
 		return SymmetryResult{}, fmt.Errorf("symmetry: %w", err)
 	}
@@ -61,18 +62,18 @@ func Symmetry(p *loco.Pipeline, out loco.Output, x []float32, t float32, opts Sy
 	if m <= 0 {
 		m = 64
 	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x5717))
-	z := gaussian(rng, m*d)
-	bar := newBar(opts.Progress, 2*m, fmt.Sprintf("symmetry of ∂%s/∂x", out))
-	jz, err := mapChunks(z, d, batchOrDefault(opts.Batch), nil, func(b []float32) ([]float32, error) {
+	z := num.Gaussian(num.NewRand(opts.Seed, 0x5717), m*d)
+	bar := progress.New(opts.Progress, 2*m, fmt.Sprintf("symmetry of ∂%s/∂x", out))
+	done := func(n int) { progress.Add(bar, n) }
+	jz, err := chunked1(z, d, d, batchOrDefault(opts.Batch), nil, func(b []float32) ([]float32, error) {
 		return p.JVP(out, x, t, b, nil)
-	}, advance(bar))
+	}, done)
 	if err != nil {
 		return SymmetryResult{}, fmt.Errorf("symmetry at t = %g: %w", t, err)
 	}
-	jtz, err := mapChunks(z, d, batchOrDefault(opts.Batch), nil, func(b []float32) ([]float32, error) {
+	jtz, err := chunked1(z, d, d, batchOrDefault(opts.Batch), nil, func(b []float32) ([]float32, error) {
 		return p.VJP(out, x, t, b, nil)
-	}, advance(bar))
+	}, done)
 	if err != nil {
 		return SymmetryResult{}, fmt.Errorf("symmetry at t = %g: %w", t, err)
 	}

@@ -47,7 +47,7 @@ func TestSymmetryOfLinearModel(t *testing.T) {
 		if !ex.Exact || math.Abs(ex.Asymmetry-wantA) > 1e-5*wantA || math.Abs(ex.FrobNorm-wantF) > 1e-5*wantF {
 			t.Errorf("%s exact: asymmetry %.6g, ‖J‖_F %.6g; want %.6g, %.6g", c.out, ex.Asymmetry, ex.FrobNorm, wantA, wantF)
 		}
-		est, err := Symmetry(p, c.out, x, tt, SymmetryOptions{Method: MethodEstimate, Probes: 64, Seed: 3, Batch: 24})
+		est, err := Symmetry(p, c.out, x, tt, SymmetryOptions{Mode: ModeEstimate, Probes: 64, Seed: 3, Batch: 24})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,8 +65,8 @@ func TestOracleJacobianIsSymmetric(t *testing.T) {
 	p := oraclePipeline(t, 64, []int{3, 4}, 8)
 	for _, tt := range []float32{800, 300} {
 		x := noisyOraclePoint(t, p, tt, 2)
-		for _, m := range []Method{MethodExact, MethodEstimate} {
-			r, err := Symmetry(p, loco.OutputX0, x, tt, SymmetryOptions{Method: m, Seed: 4})
+		for _, m := range []Mode{ModeExact, ModeEstimate} {
+			r, err := Symmetry(p, loco.OutputX0, x, tt, SymmetryOptions{Mode: m, Seed: 4})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,23 +3,11 @@ package analysis
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 
 	"github.com/locoedit/locoedit/loco"
 )
-
-// StartNoise returns x_T ~ N(0, I) for each seed, concatenated (len(seeds)·d values). Each seed gives the same
-// noise whatever the other seeds are.
-func StartNoise(p *loco.Pipeline, seeds []uint64) []float32 {
-	d := p.Dim()
-	out := make([]float32, 0, len(seeds)*d)
-	for _, s := range seeds {
-		out = append(out, gaussian(rand.New(rand.NewPCG(s, 0x7a1e)), d)...)
-	}
-	return out
-}
 
 // DefaultIndices returns the grid indices analysed when none are given: every tenth transition of a grid with
 // n transitions and its last one (0, 10, …, 90, 98 for the 100-step grid).
@@ -42,9 +30,10 @@ type TrajectoryOptions struct {
 	Progress io.Writer
 }
 
-// Trajectories draws x_T for every seed (StartNoise) and runs deterministic DDIM (η = 0) on the whole batch along
-// the LOCO-Edit grid, calling visit at each of the grid indices (sorted, duplicates removed) with the batch x_t
-// (len(seeds)·d values) at the grid time t = Timesteps[index]. indices nil means DefaultIndices.
+// Trajectories draws x_T for every seed (Pipeline.Noise) and runs deterministic DDIM (η = 0) on the whole batch
+// along the LOCO-Edit grid, calling visit at each of the grid indices (sorted, duplicates removed) with the batch
+// x_t (len(seeds)·d values) at the grid time t = Timesteps[index]. indices nil means DefaultIndices. The sampler
+// runs once, to the last index, and visits through its per-step callback.
 func Trajectories(p *loco.Pipeline, seeds []uint64, indices []int, opts TrajectoryOptions, visit func(index int, t float32, xs []float32) error) error {
 	if p == nil {
 		return fmt.Errorf("trajectories: nil pipeline")
@@ -65,19 +54,28 @@ func Trajectories(p *loco.Pipeline, seeds []uint64, indices []int, opts Trajecto
 	if len(idx) == 0 || idx[0] < 0 || idx[len(idx)-1] >= g.Len() {
 		return fmt.Errorf("trajectories: indices %v must lie in [0, %d), the transitions of the %d-step grid", indices, g.Len(), g.Len()+1)
 	}
-	x := StartNoise(p, seeds)
-	at := 0
-	for _, i := range idx {
-		if i > at {
-			x, err = p.Sample(x, at, i, loco.SampleOptions{Steps: opts.Steps, Progress: opts.Progress})
-			if err != nil {
-				return fmt.Errorf("trajectories: DDIM to index %d: %w", i, err)
-			}
-			at = i
+	x := p.Noise(seeds...)
+	next := 0 // position in idx of the next index to visit
+	at := func(i int, xs []float32) error {
+		if next < len(idx) && idx[next] == i {
+			next++
+			return visit(i, g.Timesteps[i], xs)
 		}
-		if err := visit(i, g.Timesteps[i], x); err != nil {
-			return err
-		}
+		return nil
+	}
+	if err := at(0, x); err != nil {
+		return err
+	}
+	last := idx[len(idx)-1]
+	if last == 0 {
+		return nil
+	}
+	// After the step at grid index i the batch is at the time of index i + 1.
+	_, err = p.Sample(x, 0, last, loco.SampleOptions{Steps: opts.Steps, Callback: loco.Callbacks(
+		loco.ProgressBar(opts.Progress, "DDIM"),
+		func(s loco.StepInfo) error { return at(s.Index+1, s.X) })})
+	if err != nil {
+		return fmt.Errorf("trajectories: %w", err)
 	}
 	return nil
 }
@@ -97,37 +95,37 @@ func decimal32(t float32) float64 {
 	return v
 }
 
-// Method chooses between exact and stochastic Jacobian measurements.
-type Method int
+// Mode chooses between exact and stochastic Jacobian measurements.
+type Mode int
 
 const (
-	// MethodAuto is exact when d ≤ MaxExactDim, estimated above.
-	MethodAuto Method = iota
-	// MethodExact forms the full Jacobian (d ≤ MaxExactDim).
-	MethodExact
-	// MethodEstimate uses randomised subspace iteration and Hutchinson probes.
-	MethodEstimate
+	// ModeAuto is exact when d ≤ MaxExactDim, estimated above.
+	ModeAuto Mode = iota
+	// ModeExact forms the full Jacobian (d ≤ MaxExactDim).
+	ModeExact
+	// ModeEstimate uses block Krylov subspace iteration and Hutchinson probes.
+	ModeEstimate
 )
 
 // String implements fmt.Stringer.
-func (m Method) String() string {
+func (m Mode) String() string {
 	switch m {
-	case MethodExact:
+	case ModeExact:
 		return "exact"
-	case MethodEstimate:
+	case ModeEstimate:
 		return "estimate"
 	}
 	return "auto"
 }
 
-func (m Method) exact(d int) (bool, error) {
+func (m Mode) exact(d int) (bool, error) {
 	switch m {
-	case MethodExact:
+	case ModeExact:
 		if d > MaxExactDim {
-			return false, fmt.Errorf("exact method asked for d = %d > MaxExactDim = %d: use MethodEstimate (or MethodAuto)", d, MaxExactDim)
+			return false, fmt.Errorf("exact mode asked for d = %d > MaxExactDim = %d: use ModeEstimate (or ModeAuto)", d, MaxExactDim)
 		}
 		return true, nil
-	case MethodEstimate:
+	case ModeEstimate:
 		return false, nil
 	}
 	return d <= MaxExactDim, nil

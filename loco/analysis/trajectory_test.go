@@ -17,8 +17,8 @@ func TestRankAlongTrajectoriesOfSingleGaussian(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []Method{MethodAuto, MethodEstimate} {
-		pts, err := RankAlongTrajectories(p, seeds, []int{8, 0, 4, 4}, RankOptions{Steps: 10, Method: m, K: 8})
+	for _, m := range []Mode{ModeAuto, ModeEstimate} {
+		pts, err := RankAlongTrajectories(p, seeds, []int{8, 0, 4, 4}, RankOptions{Steps: 10, Mode: m, K: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +32,7 @@ func TestRankAlongTrajectoriesOfSingleGaussian(t *testing.T) {
 				t.Errorf("%s: point %d is index %d at t = %g (T %g), want index %d at t = %g", m, i, pt.Index, pt.Timestep, pt.T, idx, g.Timesteps[idx])
 			}
 			if pt.RankRatio != 5.0/64 || pt.Std != 0 || pt.RankRatioLow != 5.0/64 || pt.RankRatioHigh != 5.0/64 ||
-				!slices.Equal(pt.Ranks, []int{5, 5, 5}) || !pt.Resolved || pt.Exact != (m == MethodAuto) {
+				!slices.Equal(pt.Ranks, []int{5, 5, 5}) || !pt.Resolved || pt.Exact != (m == ModeAuto) {
 				t.Errorf("%s, index %d: %+v, want rank 5 of 64 for every seed", m, idx, pt)
 			}
 			if want := math.Sqrt(5 * ab); math.Abs(pt.FrobNorm-want) > 1e-4*want {
@@ -90,8 +90,8 @@ func TestTrajectoriesRejectBadIndices(t *testing.T) {
 		t.Errorf("DefaultIndices(99) = %v", got)
 	}
 	// The same seed gives the same start whatever the other seeds.
-	a, b := StartNoise(p, []uint64{7}), StartNoise(p, []uint64{3, 7})
+	a, b := p.Noise(7), p.Noise(3, 7)
 	if !slices.Equal(a, b[16:]) {
-		t.Error("StartNoise depends on the other seeds")
+		t.Error("Pipeline.Noise of a seed depends on the other seeds")
 	}
 }

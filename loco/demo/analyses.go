@@ -11,7 +11,7 @@ import (
 // analyses measures the two properties LOCO-Edit rests on (paper Fig. 2) on the run's model: the numerical rank
 // of the posterior-mean Jacobian along random DDIM trajectories, and its local linearity at t ≈ 0.7 around the
 // run's own trajectory. Plots and CSV data go to the output folder.
-func analyses(p *loco.Pipeline, cfg Config, rep *loco.EditReport) ([]Artifact, error) {
+func analyses(p *loco.Pipeline, cfg Config, pt *loco.Point) ([]Artifact, error) {
 	seeds := make([]uint64, max(cfg.Seeds, 1))
 	for i := range seeds {
 		seeds[i] = uint64(i + 1)
@@ -32,24 +32,19 @@ func analyses(p *loco.Pipeline, cfg Config, rep *loco.EditReport) ([]Artifact, e
 	if err := analysis.RankTable(ranks).WriteCSV(filepath.Join(cfg.Out, "rank-vs-t.csv")); err != nil {
 		return nil, err
 	}
-	low := ranks[0]
-	for _, r := range ranks {
-		if r.RankRatio < low.RankRatio {
-			low = r
-		}
-	}
+	low := analysis.LowestRank(ranks)
 	arts := []Artifact{{Title: "Numerical rank of ∂x̂0/∂x_t along DDIM trajectories (paper Fig. 2a)", File: "rank-vs-t.png",
 		Caption: fmt.Sprintf("Rank ratio = smallest r with Σ_{i≤r}σ_i² > 0.99²·Σσ_i², over d = %d; mean of %d trajectories "+
 			"(data: `rank-vs-t.csv`). Minimum %.4f at t = %.2f (paper: a U-shape, < 0.1 for t ∈ [0.2, 0.7], minima 0.006–0.019).",
 			p.Dim(), len(seeds), low.RankRatio, low.T)}}
 
-	g, err := p.Grid(100, false)
+	g, err := p.Grid(cfg.Job.Steps, false)
 	if err != nil {
 		return nil, err
 	}
 	idx := g.EditIndex(0.7)
 	cfg.logf("local linearity at t = %.1f…", g.Timesteps[idx])
-	xt, err := p.Sample(rep.XT, 0, idx, loco.SampleOptions{})
+	xt, err := p.Sample(pt.Inverted, 0, idx, loco.SampleOptions{Steps: cfg.Job.Steps})
 	if err != nil {
 		return nil, err
 	}

@@ -23,10 +23,9 @@ type Config struct {
 	// Mask is 1 inside the region to edit; MaskName describes it.
 	Mask     []float32
 	MaskName string
-	// EditT is the edit time (fraction of 1000); Direction and Edit configure the method.
-	EditT     float64
-	Direction loco.DirectionOptions
-	Edit      loco.EditOptions
+	// Job is the edit (loco.DefaultEditJob unless the user changed it); the demo runs it as given and once more
+	// without null-space projection.
+	Job loco.EditJob
 	// Seeds is the number of random trajectories for the rank-vs-t analysis; Quick shrinks the analyses.
 	Seeds int
 	Quick bool
@@ -53,8 +52,8 @@ type Result struct {
 	Index          int
 	Projected      EditSummary
 	Unprojected    EditSummary
-	Reconstruction float64 // max-abs error of invert → generate without edit (the λ = 0 image)
-	SSIM           float64 // SSIM between the original and the λ = 0 image
+	Reconstruction float64 // max-abs error of invert → generate without edit (the unedited image)
+	SSIM           float64 // SSIM between the original and the unedited image
 	Analyses       []Artifact
 	Stages         []loco.Stage
 	Total          time.Duration
@@ -71,71 +70,56 @@ func (c *Config) logf(format string, args ...any) {
 	}
 }
 
-// Run runs the demo on p and writes its files into cfg.Out.
+// Run runs the demo on p and writes its files into cfg.Out: the job (loco.Pipeline.RunEdit), then the same job
+// without null-space projection from the same x_t, the reconstruction quality and the analyses.
 func Run(p *loco.Pipeline, cfg Config) (*Result, error) {
 	start := time.Now()
 	res := &Result{Model: p.Model.Name()}
 	shape := p.SampleShape()
-	maskBool := make([]bool, len(cfg.Mask))
-	for i, m := range cfg.Mask {
-		maskBool[i] = m != 0
-	}
+	cfg.Job.Progress = cfg.Progress
 
 	// 1. LOCO-Edit with null-space projection (the method).
-	rep, err := p.RunEdit(loco.EditJob{Image: cfg.Image, Mask: cfg.Mask, EditT: cfg.EditT, Direction: cfg.Direction,
-		Edit: cfg.Edit, Progress: cfg.Progress})
+	proj, err := p.RunEdit(cfg.Image, cfg.Mask, cfg.Job)
 	if err != nil {
 		return nil, err
 	}
-	res.T, res.Index, res.Stages = rep.T, rep.Index, rep.Stages
-	if res.Projected, err = summarize(cfg, p, "with null-space projection", "strip.png", rep.Strip, maskBool); err != nil {
+	pt := proj.Point
+	res.T, res.Index, res.Stages = pt.T, pt.Index, proj.Stages
+	if res.Projected, err = summarize(cfg, p, "with null-space projection", "strip.png", proj); err != nil {
 		return nil, err
 	}
-	res.Projected.Iterations, res.Projected.Products = rep.Direction.Modify.Iterations, rep.Direction.Modify.Evaluations
-	if rep.Direction.Null != nil {
-		res.Projected.Products += rep.Direction.Null.Evaluations
-	}
-	saved := loco.NewSavedDirection(p, rep.Direction, rep.Index, cfg.Mask, cfg.Direction.Output, cfg.Edit.Scale)
-	if err := saved.Save(filepath.Join(cfg.Out, "direction.safetensors")); err != nil {
+	if err := proj.Saved(p, cfg.Mask).Save(filepath.Join(cfg.Out, "direction.safetensors")); err != nil {
 		return nil, err
 	}
-	if err := writeDirectionImage(cfg, p, rep.V); err != nil {
+	if err := writeDirectionImage(cfg, p, proj.V); err != nil {
 		return nil, err
 	}
 
 	// 2. The same without projection, from the same x_t.
-	cfg.logf("edit direction without null-space projection…")
-	t0 := time.Now()
-	noProj := cfg.Direction
-	noProj.NullRank = 0
-	dir, err := p.EditDirection(rep.Xt, rep.T, cfg.Mask, noProj)
+	plainJob := cfg.Job
+	plainJob.Direction.NullRank = 0
+	plain, err := p.EditPoint(pt, cfg.Mask, plainJob)
 	if err != nil {
+		return nil, fmt.Errorf("edit without projection: %w", err)
+	}
+	res.Stages = append(res.Stages, loco.Stage{Name: "edit without projection", Duration: plain.Total()})
+	if res.Unprojected, err = summarize(cfg, p, "without projection", "strip-no-projection.png", plain); err != nil {
 		return nil, err
 	}
-	strip, err := p.EditStrip(rep.Xt, rep.Index, dir.Row(0), cfg.Edit)
-	if err != nil {
-		return nil, err
-	}
-	res.Stages = append(res.Stages, loco.Stage{Name: "edit without projection", Duration: time.Since(t0)})
-	if res.Unprojected, err = summarize(cfg, p, "without projection", "strip-no-projection.png", strip, maskBool); err != nil {
-		return nil, err
-	}
-	res.Unprojected.Iterations, res.Unprojected.Products = dir.Modify.Iterations, dir.Modify.Evaluations
 
-	// 3. Reconstruction quality of the unedited centre image.
-	centre := rep.Strip.Image(len(rep.Strip.Lambdas) / 2)
+	// 3. Reconstruction quality of the unedited image.
 	var maxErr float64
-	for i, v := range centre {
+	for i, v := range proj.Reference {
 		maxErr = math.Max(maxErr, math.Abs(float64(v-cfg.Image[i])))
 	}
 	res.Reconstruction = maxErr
-	if res.SSIM, err = metrics.SSIM(cfg.Image, centre, shape[0], shape[1], shape[2], 2); err != nil {
+	if res.SSIM, err = metrics.SSIM(cfg.Image, proj.Reference, shape[0], shape[1], shape[2], 2); err != nil {
 		return nil, err
 	}
 
 	// 4. Analyses: rank of the Jacobian along trajectories, local linearity.
-	t0 = time.Now()
-	arts, err := analyses(p, cfg, rep)
+	t0 := time.Now()
+	arts, err := analyses(p, cfg, pt)
 	if err != nil {
 		return nil, err
 	}
@@ -148,31 +132,21 @@ func Run(p *loco.Pipeline, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// summarize writes a strip PNG and measures each edit's locality against the unedited (λ = 0) image.
-func summarize(cfg Config, p *loco.Pipeline, name, file string, r *loco.EditResult, mask []bool) (EditSummary, error) {
-	s := EditSummary{Name: name, Strip: file, Lambdas: r.Lambdas}
-	shape := p.SampleShape()
-	var imgs []*imageio.Image
-	centre := r.Image(len(r.Lambdas) / 2)
-	var sum float64
+// summarize writes a strip PNG and summarises the edit's locality (measured against the unedited image).
+func summarize(cfg Config, p *loco.Pipeline, name, file string, r *loco.EditResult) (EditSummary, error) {
+	s := EditSummary{Name: name, Strip: file, Lambdas: r.Lambdas, MeanLocal: r.MeanLocality}
 	for i, l := range r.Lambdas {
-		img, err := imageio.FromCHW(r.Image(i), shape[0], shape[1], shape[2])
-		if err != nil {
-			return s, err
+		if l != 0 {
+			s.Locality = append(s.Locality, r.Locality[i])
 		}
-		imgs = append(imgs, img)
-		if l == 0 {
-			continue
-		}
-		loc, err := metrics.Locality(centre, r.Image(i), mask)
-		if err != nil {
-			return s, fmt.Errorf("locality of the λ = %g edit: %w", l, err)
-		}
-		s.Locality = append(s.Locality, loc)
-		sum += loc
 	}
-	s.MeanLocal = sum / float64(len(s.Locality))
-	strip, err := imageio.Strip(imgs, 2)
+	if d := r.Direction; d != nil {
+		s.Iterations, s.Products = d.Modify.Iterations, d.Modify.Evaluations
+		if d.Null != nil {
+			s.Products += d.Null.Evaluations
+		}
+	}
+	strip, err := imageio.StripOf(r.X0, len(r.Lambdas), p.SampleShape(), 2)
 	if err != nil {
 		return s, err
 	}

@@ -27,9 +27,8 @@ func TestLocalityNeedsProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(p, Config{Image: img.Pix, ImageName: "T-shirt", Mask: mask.Float32(), MaskName: "upper half", EditT: 0.5,
-		Direction: loco.DirectionOptions{Rank: 1, NullRank: 5}, Edit: loco.EditOptions{Scale: 0.5, NumSteps: 16, VisNum: 2},
-		Seeds: 1, Quick: true, Out: t.TempDir()})
+	res, err := Run(p, Config{Image: img.Pix, ImageName: "T-shirt", Mask: mask.Float32(), MaskName: "upper half",
+		Job: loco.DefaultEditJob(), Seeds: 1, Quick: true, Out: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

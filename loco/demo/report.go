@@ -1,11 +1,16 @@
 package demo
 
 import (
+	"strconv"
+
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/locoedit/locoedit/internal/atomicfile"
+	"github.com/locoedit/locoedit/internal/markdown"
 )
 
 // writeReport writes report.md into the output folder (atomically).
@@ -14,13 +19,15 @@ func writeReport(cfg Config, r *Result) error {
 	fmt.Fprintf(&b, "# LOCO-Edit run on %s\n\n", r.Model)
 	fmt.Fprintf(&b, "Image: %s. Mask: %s. Edit time t = %.2f (grid index %d of the 100-step DDIM grid). Backend: `%s`. Written %s.\n\n",
 		cfg.ImageName, cfg.MaskName, r.T, r.Index, backendName(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "Direction: top %d right singular vector(s) of the posterior-mean Jacobian restricted to the mask, ", cfg.Direction.Rank)
+	fmt.Fprintf(&b, "Direction: top %d right singular vector(s) of the posterior-mean Jacobian restricted to the mask, ", cfg.Job.Direction.Rank)
 	fmt.Fprintf(&b, "projected off the top %d of the complement, normalised; strengths λ = %v; decoding %s.\n\n",
-		cfg.Direction.NullRank, r.Projected.Lambdas, decoding(cfg))
-	fmt.Fprintf(&b, "## Edits\n\n| | strip | locality (mean over λ≠0) | per λ | subspace iterations | Jacobian products |\n|---|---|---|---|---|---|\n")
+		cfg.Job.Direction.NullRank, r.Projected.Lambdas, decoding(cfg))
+	edits := markdown.NewTable("", "strip", "locality (mean over λ≠0)", "per λ", "subspace iterations", "Jacobian products")
 	for _, s := range []EditSummary{r.Projected, r.Unprojected} {
-		fmt.Fprintf(&b, "| %s | ![](%s) | **%.3f** | %s | %d | %d |\n", s.Name, s.Strip, s.MeanLocal, floats(s.Locality), s.Iterations, s.Products)
+		edits.AddRow(s.Name, fmt.Sprintf("![](%s)", s.Strip), fmt.Sprintf("**%.3f**", s.MeanLocal), floats(s.Locality),
+			strconv.Itoa(s.Iterations), strconv.Itoa(s.Products))
 	}
+	fmt.Fprintf(&b, "## Edits\n\n%s", edits)
 	fmt.Fprintf(&b, "\nLocality is the share of the edit's energy Σ(Δx0)² inside the mask (1 = perfectly local), Δx0 being the "+
 		"edited image minus the unedited (λ = 0) one. The direction itself: ![direction](direction.png) (blue/red: sign, "+
 		"white: zero). Saved for transfer as `direction.safetensors` (`loco apply --direction …`).\n\n")
@@ -37,16 +44,17 @@ func writeReport(cfg Config, r *Result) error {
 			fmt.Fprintf(&b, "%s\n\n", a.Caption)
 		}
 	}
-	fmt.Fprintf(&b, "## Time\n\n| stage | seconds |\n|---|---|\n")
+	times := markdown.NewTable("stage", "seconds")
 	for _, s := range r.Stages {
-		fmt.Fprintf(&b, "| %s | %.1f |\n", s.Name, s.Duration.Seconds())
+		times.AddRow(s.Name, fmt.Sprintf("%.1f", s.Duration.Seconds()))
 	}
-	fmt.Fprintf(&b, "| **total** | **%.1f** |\n", r.Total.Seconds())
-	return writeFileAtomic(filepath.Join(cfg.Out, "report.md"), []byte(b.String()))
+	times.AddRow("**total**", fmt.Sprintf("**%.1f**", r.Total.Seconds()))
+	fmt.Fprintf(&b, "## Time\n\n%s", times)
+	return atomicfile.WriteBytes(filepath.Join(cfg.Out, "report.md"), []byte(b.String()))
 }
 
 func decoding(cfg Config) string {
-	if cfg.Edit.Boost {
+	if cfg.Job.Boost {
 		return "with the authors' performance boosting (η = 1 below t = 201.8)"
 	}
 	return "deterministic (DDIM η = 0)"
@@ -65,21 +73,4 @@ func floats(v []float64) string {
 		parts[i] = fmt.Sprintf("%.3f", x)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames it into place.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -3,8 +3,9 @@ package figures
 import (
 	"fmt"
 
-	"github.com/locoedit/locoedit/data/fashionmnist"
-	"github.com/locoedit/locoedit/nbutil"
+	"github.com/locoedit/locoedit/internal/markdown"
+	"github.com/locoedit/locoedit/internal/progress"
+	"github.com/locoedit/locoedit/loco"
 )
 
 // BenchmarkCase is one image edited in one region.
@@ -14,13 +15,10 @@ type BenchmarkCase struct {
 	Outcome *Outcome
 }
 
-// Benchmark edits every image in every named region (Session.Region) with spec, one row per pair (the
-// paper's Fig. 5 layout: [−λ, original, +λ] when spec.Lambdas is {−λ, 0, λ}).
-func (s *Session) Benchmark(images []Target, regions []string, spec Spec) ([]BenchmarkCase, error) {
-	var bar interface{ Add(int) error }
-	if s.Progress {
-		bar = nbutil.Progress(len(images)*len(regions), "image × region")
-	}
+// Benchmark edits every image in every named region (Session.Region) with the job, one row per pair (the
+// paper's Fig. 5 layout: [−λ, original, +λ] when job.Lambdas is {−λ, 0, λ}).
+func (s *Session) Benchmark(images []Target, regions []string, job loco.EditJob) ([]BenchmarkCase, error) {
+	bar := s.bar(len(images)*len(regions), "image × region")
 	var out []BenchmarkCase
 	for _, img := range images {
 		for _, r := range regions {
@@ -28,14 +26,12 @@ func (s *Session) Benchmark(images []Target, regions []string, spec Spec) ([]Ben
 			if err != nil {
 				return nil, err
 			}
-			o, err := s.Edit(img.Image, m, spec)
+			o, err := s.Edit(img.Image, m, job)
 			if err != nil {
 				return nil, fmt.Errorf("%s, %s region: %w", img.Name, r, err)
 			}
 			out = append(out, BenchmarkCase{Image: img, Region: r, Outcome: o})
-			if bar != nil {
-				_ = bar.Add(1)
-			}
+			progress.Add(bar, 1)
 		}
 	}
 	return out, nil
@@ -75,11 +71,11 @@ func (s *Session) BenchmarkFigure(title string, cases []BenchmarkCase) (*Figure,
 
 // BenchmarkTable is the Markdown table of the cases' localities.
 func BenchmarkTable(cases []BenchmarkCase) string {
-	t := NewTable("image", "region", "mask share", "mean locality ↑", "locality per λ")
+	t := markdown.NewTable("image", "region", "mask share", "mean locality ↑", "locality per λ")
 	for _, c := range cases {
 		t.AddRow(c.Image.Name, c.Region, F3(c.Outcome.Mask.Fraction()), "**"+F3(c.Outcome.MeanLocality)+"**", c.Outcome.LocalitySummary())
 	}
-	return t.Markdown()
+	return t.String()
 }
 
 // MeanLocality averages the cases' mean localities.
@@ -92,7 +88,7 @@ func MeanLocality(cases []BenchmarkCase) float64 {
 }
 
 // DirectionFigure shows, per case, the image with the mask and the direction on white and signed (the
-// paper's Fig. 8). Cases need no strengths: a Benchmark with spec.Lambdas empty computes only directions.
+// paper's Fig. 8). Cases need no strengths: a Benchmark with job.Lambdas empty computes only directions.
 func (s *Session) DirectionFigure(title string, cases []BenchmarkCase) (*Figure, error) {
 	if len(cases) == 0 {
 		return nil, fmt.Errorf("direction figure: no cases")
@@ -119,7 +115,7 @@ func (s *Session) DirectionFigure(title string, cases []BenchmarkCase) (*Figure,
 // DirectionTable reports, per case, how much of the direction's energy lies in the mask and its top
 // singular value.
 func DirectionTable(cases []BenchmarkCase) string {
-	t := NewTable("image", "region", "‖v‖² inside the mask", "σ1 (masked Jacobian)", "σ1 (complement, r′ space)")
+	t := markdown.NewTable("image", "region", "‖v‖² inside the mask", "σ1 (masked Jacobian)", "σ1 (complement, r′ space)")
 	for _, c := range cases {
 		_, in, err := maskFlags(c.Outcome)
 		inside := "—"
@@ -143,7 +139,7 @@ func DirectionTable(cases []BenchmarkCase) string {
 		}
 		t.AddRow(c.Image.Name, c.Region, inside, s1, n1)
 	}
-	return t.Markdown()
+	return t.String()
 }
 
 // TestTargets loads the embedded test images of the given Fashion-MNIST classes as named targets.
@@ -154,38 +150,27 @@ func (s *Session) TestTargets(classes ...int) ([]Target, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Target{Name: ClassName(k), Image: x}
+		out[i] = Target{Name: s.ClassName(k), Image: x}
 	}
 	return out, nil
 }
 
-// OtherTargets returns n further garments of a Fashion-MNIST class: the next occurrences of the class in the
-// test split after the one TestImagePath shows, when the data set is installed (Debian's
-// dataset-fashion-mnist, in fashionmnist.DefaultDir), or else images drawn from the model
+// OtherTargets returns n further images of a class: the next examples of the class in the model's data set
+// after the first (the one TestImagePath shows), when the model knows its data set (loco.ExampleSource, e.g.
+// fashion-molrg-32 with Debian's dataset-fashion-mnist installed), or else images drawn from the model
 // (GeneratedTargets with seed 1). Their names say which.
 func (s *Session) OtherTargets(class, n int) ([]Target, error) {
-	images, labels, err := fashionmnist.ReadSplit(fashionmnist.DefaultDir, "t10k")
-	if err != nil {
+	src, ok := s.Model.(loco.ExampleSource)
+	if !ok {
 		return s.GeneratedTargets(class, n, 1)
 	}
-	var out []Target
-	seen := 0
-	for i, l := range labels {
-		if l != class {
-			continue
-		}
-		seen++
-		if seen == 1 {
-			continue // the embedded test image
-		}
-		x, err := s.fit(images[i], 1, fashionmnist.Size, fashionmnist.Size)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Target{Name: fmt.Sprintf("%s (test #%d)", ClassName(class), i), Image: x})
-		if len(out) == n {
-			break
-		}
+	examples, err := src.Examples(class, n+1)
+	if err != nil || len(examples) < 2 {
+		return s.GeneratedTargets(class, n, 1)
+	}
+	out := make([]Target, 0, n)
+	for _, e := range examples[1:] {
+		out = append(out, Target{Name: e.Name, Image: e.Image})
 	}
 	return out, nil
 }
@@ -199,7 +184,7 @@ func (s *Session) GeneratedTargets(class, n int, seed uint64) ([]Target, error) 
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Target{Name: fmt.Sprintf("%s #%d (generated)", ClassName(class), i+1), Image: x}
+		out[i] = Target{Name: fmt.Sprintf("%s #%d (generated)", s.ClassName(class), i+1), Image: x}
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -36,7 +37,7 @@ type Composition struct {
 
 // ComposeTerms decodes each combination of signed directions added to the prepared x_t, and measures how
 // additive the combined edits are.
-func (s *Session) ComposeTerms(pt *Point, combos ...[]Term) (*Composition, error) {
+func (s *Session) ComposeTerms(pt *loco.Point, combos ...[]Term) (*Composition, error) {
 	for _, c := range combos {
 		for _, t := range c {
 			if len(t.V) != s.Dim() {
@@ -67,7 +68,7 @@ func (s *Session) ComposeTerms(pt *Point, combos ...[]Term) (*Composition, error
 			}
 		}
 	}
-	imgs, err := s.Compose(pt, 0, batch...)
+	imgs, err := s.Compose(pt, batch...)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func (s *Session) ComposeTerms(pt *Point, combos ...[]Term) (*Composition, error
 			for j := range both {
 				both[j] = out.Images[i][j] - ref[j]
 			}
-			add = loco.Cosine(both, sum)
+			add = num.Cosine(both, sum)
 		}
 		out.Additivity = append(out.Additivity, add)
 	}

@@ -8,10 +8,11 @@
 //	s, err := figures.Open("fashion-molrg-32")             // or a HuggingFace id on a GPU kernel
 //	x0, err := s.LoadImage("../cmd/loco/testimages/fashion-0.png")
 //	mask, err := s.Region("upper")
-//	out, err := s.Edit(x0, mask, figures.DefaultSpec())   // invert, direction, strip, locality
+//	out, err := s.Edit(x0, mask, loco.DefaultEditJob())   // invert (cached), direction, strip, locality
 //	fig := figures.NewFigure("upper half").Add(out.Row("LOCO"))
 //	err = figures.Show(fig)                               // PNG in the notebook
 //
-// Edits are decoded deterministically (DDIM η = 0) unless Spec.Boost is set, so that locality and
-// transfer scores measure the edit and not sampling noise.
+// Every figure edits with a loco.EditJob; a Session caches each image's inversion and its point at each edit
+// time, so sweeps invert an image once. With the default job edits are decoded deterministically (DDIM η = 0),
+// so that locality and transfer scores measure the edit and not sampling noise.
 package figures

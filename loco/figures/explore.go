@@ -11,6 +11,7 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 	"github.com/janpfeifer/gonb/gonbui/widgets"
 
+	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/loco/imageio"
 	"github.com/locoedit/locoedit/nbutil"
 )
@@ -54,42 +55,45 @@ type Choice struct {
 // Explorer edits one prepared image along a choice of directions with any strength.
 type Explorer struct {
 	s       *Session
-	pt      *Point
+	pt      *loco.Point
 	mask    *imageio.Mask
+	job     loco.EditJob
 	Choices []Choice
 	// Reference is the unedited decoding.
 	Reference []float32
 }
 
-// NewExplorer computes the directions the explorer offers at the prepared image: the top spec.Rank
-// (at least 3) singular vectors with null-space projection (r′ = spec.NullRank, 5 if 0) and the top one
+// NewExplorer computes the directions the explorer offers at the prepared image: the top job.Direction.Rank
+// (at least 3) singular vectors with null-space projection (r′ = job.Direction.NullRank, 5 if 0) and the top one
 // without projection.
-func (s *Session) NewExplorer(pt *Point, mask *imageio.Mask, spec Spec) (*Explorer, error) {
-	proj := spec
-	proj.Rank, proj.PC = max(spec.Rank, 3), 0
-	if proj.NullRank == 0 {
-		proj.NullRank = 5
+func (s *Session) NewExplorer(pt *loco.Point, mask *imageio.Mask, job loco.EditJob) (*Explorer, error) {
+	m, err := s.maskValues(mask)
+	if err != nil {
+		return nil, err
 	}
-	dp, _, err := s.direction(pt, mask, proj)
+	proj := job
+	proj.Direction.Rank, proj.PC = max(job.Direction.Rank, 3), 0
+	if proj.Direction.NullRank == 0 {
+		proj.Direction.NullRank = 5
+	}
+	dp, err := s.Pipeline.FindDirection(pt, m, proj)
 	if err != nil {
 		return nil, err
 	}
 	plain := proj
-	plain.Rank, plain.NullRank = 1, 0
-	dn, _, err := s.direction(pt, mask, plain)
+	plain.Direction.Rank, plain.Direction.NullRank = 1, 0
+	dn, err := s.Pipeline.FindDirection(pt, m, plain)
 	if err != nil {
 		return nil, err
 	}
-	e := &Explorer{s: s, pt: pt, mask: mask}
-	for i := range proj.Rank {
-		e.Choices = append(e.Choices, Choice{Name: fmt.Sprintf("pc %d, projected (r′ = %d)", i, proj.NullRank), V: dp.Row(i)})
+	e := &Explorer{s: s, pt: pt, mask: mask, job: job}
+	for i := range proj.Direction.Rank {
+		e.Choices = append(e.Choices, Choice{Name: fmt.Sprintf("pc %d, projected (r′ = %d)", i, proj.Direction.NullRank), V: dp.Row(i)})
 	}
 	e.Choices = append(e.Choices, Choice{Name: "pc 0, no projection", V: dn.Row(0)})
-	ref, err := s.Decode(pt.Xt, pt.Index, false, 0)
-	if err != nil {
+	if e.Reference, err = s.Reconstruct(pt); err != nil {
 		return nil, err
 	}
-	e.Reference = ref
 	return e, nil
 }
 
@@ -99,16 +103,17 @@ func (e *Explorer) Render(choice int, lambda float64) (image.Image, error) {
 	if choice < 0 || choice >= len(e.Choices) {
 		return nil, fmt.Errorf("choice %d is outside the %d directions", choice, len(e.Choices))
 	}
-	spec := Spec{EditT: e.pt.EditT, Lambdas: []float64{lambda}}
-	o, err := e.s.Apply(e.pt, e.Choices[choice].V, e.mask, spec)
+	job := e.job
+	job.Lambdas = []float64{lambda}
+	o, err := e.s.Apply(e.pt, e.Choices[choice].V, e.mask, job)
 	if err != nil {
 		return nil, err
 	}
-	orig, err := e.s.Overlay(e.pt.X0, e.mask)
+	orig, err := e.s.Overlay(e.pt.Image, e.mask)
 	if err != nil {
 		return nil, err
 	}
-	edited, err := e.s.Picture(o.Images[0])
+	edited, err := e.s.Picture(o.Image(0))
 	if err != nil {
 		return nil, err
 	}

@@ -201,15 +201,15 @@ func (f *Figure) Render() (image.Image, error) {
 
 // drawScaled draws img magnified s times (nearest neighbour) with its top-left corner at (x0, y0).
 func drawScaled(dst *image.RGBA, img *imageio.Image, x0, y0, s int) error {
-	src, err := imageio.ToImage(img)
+	big, err := imageio.ResizeNearest(img, img.H*s, img.W*s)
 	if err != nil {
 		return err
 	}
-	for y := range img.H * s {
-		for x := range img.W * s {
-			dst.Set(x0+x, y0+y, src.At(x/s, y/s))
-		}
+	src, err := imageio.ToImage(big)
+	if err != nil {
+		return err
 	}
+	draw.Draw(dst, image.Rect(x0, y0, x0+big.W, y0+big.H), src, src.Bounds().Min, draw.Src)
 	return nil
 }
 

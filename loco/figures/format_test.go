@@ -4,15 +4,9 @@ import (
 	"math"
 	"testing"
 	"time"
-)
 
-func TestTableMarkdown(t *testing.T) {
-	got := NewTable("a", "b|c").AddRow("1", "x|y\nz").AddRow("only").Markdown()
-	want := "| a | b\\|c |\n|---|---|\n| 1 | x\\|y z |\n| only |  |\n"
-	if got != want {
-		t.Errorf("Markdown =\n%q\nwant\n%q", got, want)
-	}
-}
+	"github.com/locoedit/locoedit/loco"
+)
 
 func TestNumberFormats(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
@@ -83,14 +77,14 @@ func synthetic(lambdas []float64, bend float32) *Outcome {
 	for i := range u {
 		u[i] = float32(i%5) - 2
 	}
-	o := &Outcome{Mask: m, V: u, Lambdas: lambdas, Reference: make([]float32, 16)}
+	o := &Outcome{Mask: m, EditResult: &loco.EditResult{V: u, Lambdas: lambdas, Reference: make([]float32, 16)}}
 	for _, l := range lambdas {
 		img := make([]float32, 16)
 		for i := range img {
 			img[i] = float32(l) * u[i]
 		}
 		img[0] += bend * float32(l*l)
-		o.Images = append(o.Images, img)
+		o.X0 = append(o.X0, img...)
 	}
 	return o
 }
@@ -130,8 +124,8 @@ func TestStrongestAndExtremes(t *testing.T) {
 func TestTransferScoreIgnoresSign(t *testing.T) {
 	a := synthetic([]float64{0, 4}, 0)
 	b := synthetic([]float64{0, 4}, 0)
-	for i := range b.Images[1] {
-		b.Images[1][i] = -b.Images[1][i]
+	for i := range b.Image(1) {
+		b.Image(1)[i] = -b.Image(1)[i]
 	}
 	s, err := TransferScore(a, b)
 	if err != nil {
@@ -141,27 +135,27 @@ func TestTransferScoreIgnoresSign(t *testing.T) {
 		t.Errorf("score of opposite changes = %v, want 1 (singular vectors have no sign)", s)
 	}
 	zero := synthetic([]float64{0, 4}, 0)
-	zero.Images[1] = make([]float32, 16)
+	clear(zero.Image(1))
 	if s, err := TransferScore(a, zero); err != nil || !math.IsNaN(s) {
 		t.Errorf("score against no change = %v, %v, want NaN, nil", s, err)
 	}
 }
 
 func TestSettings(t *testing.T) {
-	base := DefaultSpec()
+	base := loco.DefaultEditJob()
 	ts := EditTimeSettings(base, 0.2, 0.5)
-	if len(ts) != 2 || ts[0].Name != "t = 0.2" || ts[1].Spec.EditT != 0.5 || ts[0].Spec.NullRank != base.NullRank {
+	if len(ts) != 2 || ts[0].Name != "t = 0.2" || ts[1].Job.EditT != 0.5 || ts[0].Job.Direction.NullRank != base.Direction.NullRank {
 		t.Errorf("EditTimeSettings = %+v", ts)
 	}
 	nr := NullRankSettings(base, 0, 10)
-	if nr[0].Name != "no projection" || nr[0].Spec.NullRank != 0 || nr[1].Name != "r′ = 10" || nr[1].Spec.NullRank != 10 {
+	if nr[0].Name != "no projection" || nr[0].Job.Direction.NullRank != 0 || nr[1].Name != "r′ = 10" || nr[1].Job.Direction.NullRank != 10 {
 		t.Errorf("NullRankSettings = %+v", nr)
 	}
-	m := Table1Methods(base)
-	if len(m) != 3 || m[1].Spec.Output.String() != "eps" || !m[1].Spec.NoMask || m[1].Spec.NullRank != 0 || !m[2].Spec.Random || m[0].Spec.NullRank != 5 {
-		t.Errorf("Table1Methods = %+v", m)
+	m := Table1Variants(base)
+	if len(m) != 3 || m[1].Job.Direction.Output.String() != "eps" || !m[1].Job.NoMask || m[1].Job.Direction.NullRank != 0 || !m[2].Job.Direction.Random || m[0].Job.Direction.NullRank != 5 {
+		t.Errorf("Table1Variants = %+v", m)
 	}
-	if d := m[1].Spec.Describe(); d != "eps, no mask, t=0.5, no projection" {
-		t.Errorf("Describe = %q", d)
+	if d := describe(m[1].Job, 0.5); d != "eps, no mask, t=0.5, no projection" {
+		t.Errorf("describe = %q", d)
 	}
 }

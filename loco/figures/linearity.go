@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/locoedit/locoedit/loco"
+	"github.com/locoedit/locoedit/internal/markdown"
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // Linearity measures how linear a strip is in λ: for each strength, the size of the change per unit of
@@ -51,18 +52,18 @@ func (o *Outcome) Linearity() Linearity {
 				far = j
 			}
 		}
-		lin.Cosine = append(lin.Cosine, loco.Cosine(o.Change(i), o.Change(far)))
+		lin.Cosine = append(lin.Cosine, num.Cosine(o.Change(i), o.Change(far)))
 	}
 	return lin
 }
 
 // Markdown writes the linearity as a table.
 func (l Linearity) Markdown() string {
-	t := NewTable("λ", "‖Δ‖/|λ| (relative)", "cos(Δ(λ), Δ(λ_max))")
+	t := markdown.NewTable("λ", "‖Δ‖/|λ| (relative)", "cos(Δ(λ), Δ(λ_max))")
 	for i, v := range l.Lambdas {
 		t.AddRow(formatSigned(v), F3(l.NormPerLambda[i]), F3(l.Cosine[i]))
 	}
-	return t.Markdown()
+	return t.String()
 }
 
 // String summarises the linearity in one line (the spread of the two measures over λ ≠ 0).

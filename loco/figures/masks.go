@@ -21,20 +21,28 @@ func (s *Session) Region(name string) (*imageio.Mask, error) {
 // RegionMask is Session.Region for an h×w image.
 func RegionMask(name string, h, w int) (*imageio.Mask, error) { return imageio.MaskRegion(name, h, w) }
 
-// maskValues returns the mask expanded to the model's channels as 1/0 values (for the pipeline) and as
-// flags (for the metrics).
-func (s *Session) maskValues(m *imageio.Mask) ([]float32, []bool, error) {
+// maskValues returns the mask expanded to the model's channels as 1/0 values.
+func (s *Session) maskValues(m *imageio.Mask) ([]float32, error) {
 	if m == nil {
-		return nil, nil, fmt.Errorf("no mask given: use Session.Region or imageio.MaskFromPNG")
+		return nil, fmt.Errorf("no mask given: use Session.Region or imageio.MaskFromPNG")
 	}
 	if err := m.Validate(s.C, s.H, s.W); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	e, err := m.Expand(s.C)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return e.Float32(), e.In, nil
+	return e.Float32(), nil
+}
+
+// flags turns 1/0 mask values into flags (for the metrics).
+func flags(m []float32) []bool {
+	out := make([]bool, len(m))
+	for i, v := range m {
+		out[i] = v != 0
+	}
+	return out
 }
 
 // Overlay returns x (one image) with the mask tinted red: the "where is the edit" picture of the figures.

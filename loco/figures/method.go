@@ -23,9 +23,9 @@ type MethodImages struct {
 }
 
 // Method computes the intermediate images of one edit of x0 with strength lambda.
-func (s *Session) Method(x0 []float32, mask *imageio.Mask, spec Spec, lambda float64) (*MethodImages, error) {
-	spec.Lambdas = []float64{lambda}
-	o, err := s.Edit(x0, mask, spec)
+func (s *Session) Method(x0 []float32, mask *imageio.Mask, job loco.EditJob, lambda float64) (*MethodImages, error) {
+	job.Lambdas = []float64{lambda}
+	o, err := s.Edit(x0, mask, job)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func (s *Session) Method(x0 []float32, mask *imageio.Mask, spec Spec, lambda flo
 	if err != nil {
 		return nil, fmt.Errorf("posterior mean at x_t: %w", err)
 	}
-	m, _, err := s.maskValues(mask)
+	m, err := s.maskValues(mask)
 	if err != nil {
 		return nil, err
 	}
@@ -47,12 +47,8 @@ func (s *Session) Method(x0 []float32, mask *imageio.Mask, spec Spec, lambda flo
 			outside[i] = v
 		}
 	}
-	edited, err := loco.ApplyDirections(pt.Xt, loco.Combination{Direction: o.V, Lambda: lambda})
-	if err != nil {
-		return nil, err
-	}
-	mi := &MethodImages{X0: x0, Xt: pt.Xt, X0Hat: xhat, Inside: inside, Outside: outside, V: o.V, XtEdited: edited,
-		Edited: o.Images[0], Lambda: lambda, T: pt.T, Outcome: o}
+	mi := &MethodImages{X0: x0, Xt: pt.Xt, X0Hat: xhat, Inside: inside, Outside: outside, V: o.V, XtEdited: o.Xt,
+		Edited: o.Image(0), Lambda: lambda, T: pt.T, Outcome: o}
 	if o.Direction != nil && o.Direction.Modify != nil {
 		mi.SingularValues = o.Direction.Modify.S
 	}

@@ -17,6 +17,13 @@ var (
 	testErr     error
 )
 
+// job is the default edit job with the edit time set (to 0 for the model's default, 0.5).
+func job(editT float64) loco.EditJob {
+	j := loco.DefaultEditJob()
+	j.EditT = editT
+	return j
+}
+
 // session returns a shared session on the embedded model (graphs are compiled once for all tests).
 func session(t *testing.T) *Session {
 	t.Helper()
@@ -44,19 +51,19 @@ func TestOpenAndPrepare(t *testing.T) {
 		t.Fatalf("shape %d×%d×%d, want 1×32×32", s.C, s.H, s.W)
 	}
 	x0 := tshirt(t, s)
-	pt, err := s.Prepare(x0, 0.5)
+	pt, err := s.Prepare(x0, job(0.5))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pt.Index != 49 || math.Abs(float64(pt.T)-504.5) > 0.1 {
 		t.Errorf("edit time 0.5 → index %d, t %v; want 49, ≈504.5", pt.Index, pt.T)
 	}
-	again, err := s.Prepare(slices.Clone(x0), 0.5)
+	again, err := s.Prepare(slices.Clone(x0), job(0))
 	if err != nil || again != pt {
 		t.Errorf("Prepare of the same image and time did not reuse the cached point (err %v)", err)
 	}
 	// Regenerating without an edit gives back the T-shirt (the corrected inversion, AllPairs).
-	rec, err := s.Decode(pt.Xt, pt.Index, false, 0)
+	rec, err := s.Reconstruct(pt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,10 +74,10 @@ func TestOpenAndPrepare(t *testing.T) {
 	if mse /= float64(len(rec)); mse > 0.01 {
 		t.Errorf("invert → regenerate MSE %.4f, want < 0.01", mse)
 	}
-	if _, err := s.Prepare(x0[:10], 0.5); err == nil {
+	if _, err := s.Prepare(x0[:10], job(0.5)); err == nil {
 		t.Error("Prepare accepted an image of the wrong size")
 	}
-	if _, err := s.Prepare(x0, 1.5); err == nil {
+	if _, err := s.Prepare(x0, job(1.5)); err == nil {
 		t.Error("Prepare accepted edit time 1.5")
 	}
 }
@@ -82,13 +89,13 @@ func TestEditIsLocalWithProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proj, err := s.Edit(x0, mask, DefaultSpec())
+	proj, err := s.Edit(x0, mask, loco.DefaultEditJob())
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := DefaultSpec()
-	spec.NullRank = 0
-	plain, err := s.Edit(x0, mask, spec)
+	plainJob := loco.DefaultEditJob()
+	plainJob.Direction.NullRank = 0
+	plain, err := s.Edit(x0, mask, plainJob)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,11 +103,11 @@ func TestEditIsLocalWithProjection(t *testing.T) {
 	if !(proj.MeanLocality > 0.9) || !(proj.MeanLocality > plain.MeanLocality+0.1) {
 		t.Errorf("locality %.3f with projection, %.3f without: want > 0.9 and a gain of > 0.1", proj.MeanLocality, plain.MeanLocality)
 	}
-	if len(proj.Images) != 5 || !math.IsNaN(proj.Locality[2]) || proj.Direction == nil || proj.Direction.Null == nil {
-		t.Errorf("outcome: %d images, locality %v, direction %v", len(proj.Images), proj.Locality, proj.Direction)
+	if len(proj.X0) != 5*1024 || !math.IsNaN(proj.Locality[2]) || proj.Direction == nil || proj.Direction.Null == nil {
+		t.Errorf("outcome: %d values decoded, locality %v, direction %v", len(proj.X0), proj.Locality, proj.Direction)
 	}
 	// The λ = 0 image is the reference itself.
-	if !slices.Equal(proj.Images[2], proj.Reference) {
+	if !slices.Equal(proj.Image(2), proj.Reference) {
 		t.Error("the λ = 0 image differs from the unedited reference")
 	}
 	row := proj.Row("x")
@@ -119,7 +126,7 @@ func TestSaveLoadTransfer(t *testing.T) {
 	s := session(t)
 	x0 := tshirt(t, s)
 	mask, _ := s.Region("upper")
-	src, err := s.Edit(x0, mask, DefaultSpec())
+	src, err := s.Edit(x0, mask, loco.DefaultEditJob())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +147,7 @@ func TestSaveLoadTransfer(t *testing.T) {
 	}
 	// Transferring the direction back to its own image reproduces the source edit: score 1.
 	targets := []Target{{Name: "self", Image: x0}, {Name: "self at 0.6", Image: x0, EditT: 0.6}}
-	cases, err := s.TransferAll(back, 0, mask, DefaultSpec(), targets)
+	cases, err := s.TransferAll(back, 0, mask, loco.DefaultEditJob(), targets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +165,7 @@ func TestSaveLoadTransfer(t *testing.T) {
 	if len(fig.Rows) != 2 || len(fig.Rows[0].Cells) != 5 {
 		t.Errorf("transfer figure: %d rows of %d cells, want 2 of 5", len(fig.Rows), len(fig.Rows[0].Cells))
 	}
-	if _, err := s.Transfer(back, 3, x0, mask, DefaultSpec()); err == nil {
+	if _, err := s.Transfer(back, 3, x0, mask, loco.DefaultEditJob()); err == nil {
 		t.Error("Transfer accepted row 3 of a one-row direction")
 	}
 }
@@ -166,17 +173,17 @@ func TestSaveLoadTransfer(t *testing.T) {
 func TestComposeTerms(t *testing.T) {
 	s := session(t)
 	x0 := tshirt(t, s)
-	pt, err := s.Prepare(x0, 0.5)
+	pt, err := s.Prepare(x0, job(0.5))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirOnly := DefaultSpec()
+	dirOnly := loco.DefaultEditJob()
 	dirOnly.Lambdas = nil
 	up, err := s.EditPoint(pt, must(RegionMask("upper", 32, 32)), dirOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.Images != nil || up.Reference != nil || !math.IsNaN(up.MeanLocality) {
+	if up.X0 != nil || up.Reference != nil || !math.IsNaN(up.MeanLocality) {
 		t.Error("an outcome without strengths decoded images")
 	}
 	lo, err := s.EditPoint(pt, must(RegionMask("lower", 32, 32)), dirOnly)
@@ -196,7 +203,7 @@ func TestComposeTerms(t *testing.T) {
 		t.Errorf("additivity of +4·upper −4·lower = %.3f, want > 0.9", c.Additivity[2])
 	}
 	// The unedited entry equals the plain decoding of x_t.
-	ref, err := s.Decode(pt.Xt, pt.Index, false, 0)
+	ref, err := s.Reconstruct(pt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +223,7 @@ func TestSweepAndMethod(t *testing.T) {
 	s := session(t)
 	x0 := tshirt(t, s)
 	mask, _ := s.Region("upper")
-	base := DefaultSpec()
+	base := loco.DefaultEditJob()
 	base.Lambdas = []float64{-8, 0, 8}
 	settings := NullRankSettings(base, 0, 5)
 	outs, err := s.Sweep(x0, mask, settings)
@@ -244,7 +251,7 @@ func TestSweepAndMethod(t *testing.T) {
 		t.Errorf("strength table lacks %q:\n%s", want, table)
 	}
 
-	mi, err := s.Method(x0, mask, DefaultSpec(), 8)
+	mi, err := s.Method(x0, mask, loco.DefaultEditJob(), 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,14 +289,14 @@ func TestTable1Ranking(t *testing.T) {
 		t.Fatal(err)
 	}
 	mask, _ := s.Region("upper")
-	spec := DefaultSpec()
+	spec := loco.DefaultEditJob()
 	spec.Lambdas = []float64{8}
-	scores, err := s.Table1(images, mask, Table1Methods(spec))
+	scores, err := s.Table1(images, mask, Table1Variants(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
 	lc, eps, rnd := scores[0], scores[1], scores[2]
-	if lc.Method != "LOCO" || lc.Images != 2 {
+	if lc.Variant != "LOCO" || lc.Images != 2 {
 		t.Fatalf("scores[0] = %+v", lc)
 	}
 	// LOCO is the most local of the three, and its transfer beats the random baseline's.
@@ -310,7 +317,7 @@ func TestTable1Ranking(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}
 	}
-	if _, err := s.Table1(images[:1], mask, Table1Methods(spec)); err == nil {
+	if _, err := s.Table1(images[:1], mask, Table1Variants(spec)); err == nil {
 		t.Error("Table1 accepted a single image")
 	}
 }
@@ -319,11 +326,11 @@ func TestExplorerRender(t *testing.T) {
 	s := session(t)
 	x0 := tshirt(t, s)
 	mask, _ := s.Region("upper")
-	pt, err := s.Prepare(x0, 0.5)
+	pt, err := s.Prepare(x0, job(0.5))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := s.NewExplorer(pt, mask, DefaultSpec())
+	ex, err := s.NewExplorer(pt, mask, loco.DefaultEditJob())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +374,7 @@ func TestTargetsAndBenchmark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := DefaultSpec()
+	spec := loco.DefaultEditJob()
 	spec.Lambdas = nil
 	cases, err := s.Benchmark(imgs, []string{"upper", "ellipse"}, spec)
 	if err != nil {

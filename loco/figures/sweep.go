@@ -4,38 +4,40 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/locoedit/locoedit/internal/markdown"
+	"github.com/locoedit/locoedit/internal/progress"
+	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/loco/imageio"
-	"github.com/locoedit/locoedit/nbutil"
 )
 
 // Setting is a named edit setting of a sweep.
 type Setting struct {
 	Name string
-	Spec Spec
+	Job  loco.EditJob
 }
 
 // EditTimeSettings varies the edit time of base (the paper's Fig. 7a).
-func EditTimeSettings(base Spec, ts ...float64) []Setting {
+func EditTimeSettings(base loco.EditJob, ts ...float64) []Setting {
 	out := make([]Setting, len(ts))
 	for i, t := range ts {
-		sp := base
-		sp.EditT = t
-		out[i] = Setting{Name: "t = " + strconv.FormatFloat(t, 'g', 3, 64), Spec: sp}
+		job := base
+		job.EditT = t
+		out[i] = Setting{Name: "t = " + strconv.FormatFloat(t, 'g', 3, 64), Job: job}
 	}
 	return out
 }
 
 // NullRankSettings varies the null-space rank r′ of base; 0 is no projection (the paper's Fig. 7b).
-func NullRankSettings(base Spec, ranks ...int) []Setting {
+func NullRankSettings(base loco.EditJob, ranks ...int) []Setting {
 	out := make([]Setting, len(ranks))
 	for i, r := range ranks {
-		sp := base
-		sp.NullRank = r
+		job := base
+		job.Direction.NullRank = r
 		name := fmt.Sprintf("r′ = %d", r)
 		if r == 0 {
 			name = "no projection"
 		}
-		out[i] = Setting{Name: name, Spec: sp}
+		out[i] = Setting{Name: name, Job: job}
 	}
 	return out
 }
@@ -43,20 +45,15 @@ func NullRankSettings(base Spec, ranks ...int) []Setting {
 // Sweep edits x0 with every setting (one inversion, shared) and returns the outcomes in order. It shows a
 // progress bar when the session's Progress is set.
 func (s *Session) Sweep(x0 []float32, mask *imageio.Mask, settings []Setting) ([]*Outcome, error) {
-	var bar interface{ Add(int) error }
-	if s.Progress {
-		bar = nbutil.Progress(len(settings), "settings")
-	}
+	bar := s.bar(len(settings), "settings")
 	out := make([]*Outcome, len(settings))
 	for i, st := range settings {
-		o, err := s.Edit(x0, mask, st.Spec)
+		o, err := s.Edit(x0, mask, st.Job)
 		if err != nil {
 			return nil, fmt.Errorf("setting %q: %w", st.Name, err)
 		}
 		out[i] = o
-		if bar != nil {
-			_ = bar.Add(1)
-		}
+		progress.Add(bar, 1)
 	}
 	return out, nil
 }
@@ -73,7 +70,7 @@ func (s *Session) SweepFigure(title string, settings []Setting, outcomes []*Outc
 		f.Columns = append(f.Columns, FormatLambda(l))
 	}
 	for i, o := range outcomes {
-		ov, err := s.Overlay(o.Point.X0, o.Mask)
+		ov, err := s.Overlay(o.Point.Image, o.Mask)
 		if err != nil {
 			return nil, err
 		}
@@ -93,11 +90,11 @@ func (s *Session) SweepFigure(title string, settings []Setting, outcomes []*Outc
 // SweepTable is the Markdown table of a sweep: per setting, the edit time used, the mean locality and the
 // locality of every strength, and the time spent on the direction.
 func SweepTable(settings []Setting, outcomes []*Outcome) string {
-	t := NewTable("setting", "t (grid)", "mean locality ↑", "locality per λ", "direction time")
+	t := markdown.NewTable("setting", "t (grid)", "mean locality ↑", "locality per λ", "direction time")
 	for i, o := range outcomes {
-		t.AddRow(settings[i].Name, fmt.Sprintf("%.1f", o.Point.T), "**"+F3(o.MeanLocality)+"**", o.LocalitySummary(), Seconds(o.LearnTime))
+		t.AddRow(settings[i].Name, fmt.Sprintf("%.1f", o.Point.T), "**"+F3(o.MeanLocality)+"**", o.LocalitySummary(), Seconds(o.Stage(loco.StageDirection)))
 	}
-	return t.Markdown()
+	return t.String()
 }
 
 // StrengthTable is the Markdown table of one strip: locality and the size of the change (root-mean-square
@@ -107,12 +104,12 @@ func StrengthTable(o *Outcome) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t := NewTable("λ", "locality ↑", "RMS change inside", "RMS change outside")
+	t := markdown.NewTable("λ", "locality ↑", "RMS change inside", "RMS change outside")
 	for i, l := range o.Lambdas {
 		inside, outside := rmsSplit(o.Change(i), in)
 		t.AddRow(formatSigned(l), F3(o.Locality[i]), F3(inside), F3(outside))
 	}
-	return t.Markdown(), nil
+	return t.String(), nil
 }
 
 // maskFlags expands the outcome's mask to the image's channels.

@@ -6,35 +6,36 @@ import (
 	"math"
 	"time"
 
+	"github.com/locoedit/locoedit/internal/markdown"
+	"github.com/locoedit/locoedit/internal/progress"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/loco/imageio"
 	"github.com/locoedit/locoedit/loco/metrics"
-	"github.com/locoedit/locoedit/nbutil"
 )
 
-// Method is one column of Table 1: a named way of finding edit directions.
-type Method struct {
+// Variant is one column of Table 1: a named way of finding edit directions.
+type Variant struct {
 	Name string
-	Spec Spec
+	Job  loco.EditJob
 }
 
-// Table1Methods returns the three methods this project can run, all with base's edit time and strengths:
+// Table1Variants returns the three variants this project can run, all with base's edit time and strengths:
 // LOCO-Edit (x̂0 Jacobian on the mask, projected off the complement's top r′), the ∂ε/∂x variant (ε
-// Jacobian of the whole image, no mask, no projection, as the paper evaluated it, spec §4.1 item 5) and the
-// random-direction baseline (Gaussian noise, projected and normalised like LOCO's).
-func Table1Methods(base Spec) []Method {
+// Jacobian of the whole image, no mask, no projection, as the paper evaluated it; docs/method.md §7.4)
+// and the random-direction baseline (Gaussian noise, projected and normalised like LOCO's).
+func Table1Variants(base loco.EditJob) []Variant {
 	lc := base
-	lc.Output, lc.NoMask, lc.Random = loco.OutputX0, false, false
+	lc.Direction.Output, lc.NoMask, lc.Direction.Random = loco.OutputX0, false, false
 	eps := lc
-	eps.Output, eps.NoMask, eps.NullRank = loco.OutputEps, true, 0
+	eps.Direction.Output, eps.NoMask, eps.Direction.NullRank = loco.OutputEps, true, 0
 	rnd := lc
-	rnd.Random = true
-	return []Method{{"LOCO", lc}, {"∂ε/∂x", eps}, {"random", rnd}}
+	rnd.Direction.Random = true
+	return []Variant{{"LOCO", lc}, {"∂ε/∂x", eps}, {"random", rnd}}
 }
 
 // Scores are one method's Table 1 numbers, averaged over the images and the strengths.
 type Scores struct {
-	Method string
+	Variant string
 	// SSIM is between the original image and each edit (the paper's definition, so it includes the
 	// inversion's reconstruction error); SSIMEdit is between the unedited decoding and each edit (the edit
 	// alone); SSIMReconstruction is SSIM(x0, unedited decoding).
@@ -58,40 +59,38 @@ type Scores struct {
 	Images int
 }
 
-// MaxTimedTransfers is how many transfers per method Table1 times from scratch (each repeats a DDIM
+// MaxTimedTransfers is how many transfers per variant Table1 times from scratch (each repeats a DDIM
 // inversion, so timing all of them would double the table's cost).
 const MaxTimedTransfers = 3
 
-// Table1 runs every method on every image (at least two, for transfer) with the region mask and returns
-// one Scores per method.
-func (s *Session) Table1(images []Target, mask *imageio.Mask, methods []Method) ([]Scores, error) {
+// Table1 runs every variant on every image (at least two, for transfer) with the region mask and returns
+// one Scores per variant.
+func (s *Session) Table1(images []Target, mask *imageio.Mask, variants []Variant) ([]Scores, error) {
 	if len(images) < 2 {
 		return nil, fmt.Errorf("table 1 needs at least 2 images (directions are transferred from each image to the next), got %d", len(images))
 	}
-	_, in, err := s.maskValues(mask)
+	m, err := s.maskValues(mask)
 	if err != nil {
 		return nil, err
 	}
-	var bar interface{ Add(int) error }
-	if s.Progress {
-		bar = nbutil.Progress(len(methods)*len(images), "method × image")
-	}
+	in := flags(m)
+	bar := s.bar(len(variants)*len(images), "variant × image")
 	withLPIPS := metrics.LPIPSAvailable()
-	out := make([]Scores, len(methods))
-	for mi, m := range methods {
-		sc := Scores{Method: m.Name, Images: len(images)}
+	out := make([]Scores, len(variants))
+	for mi, m := range variants {
+		sc := Scores{Variant: m.Name, Images: len(images)}
 		outs := make([]*Outcome, len(images))
 		var ssim, ssimEdit, ssimRec, mseIn, mseOut, local, transfer, lp []float64
 		var learn, transferTime time.Duration
 		for i, img := range images {
-			spec := m.Spec
-			spec.Iteration.Seed += uint64(i) // a different random start (and random direction) per image
-			o, err := s.Edit(img.Image, mask, spec)
+			job := m.Job
+			job.Direction.Iteration.Seed += uint64(i) // a different random start (and random direction) per image
+			o, err := s.Edit(img.Image, mask, job)
 			if err != nil {
 				return nil, fmt.Errorf("%s on %s: %w", m.Name, img.Name, err)
 			}
 			outs[i] = o
-			learn += o.LearnTime
+			learn += o.Stage(loco.StageDirection)
 			r, err := metrics.SSIM(img.Image, o.Reference, s.C, s.H, s.W, 2)
 			if err != nil {
 				return nil, err
@@ -101,31 +100,29 @@ func (s *Session) Table1(images []Target, mask *imageio.Mask, methods []Method) 
 				if l == 0 {
 					continue
 				}
-				v, err := metrics.SSIM(img.Image, o.Images[j], s.C, s.H, s.W, 2)
+				v, err := metrics.SSIM(img.Image, o.Image(j), s.C, s.H, s.W, 2)
 				if err != nil {
 					return nil, err
 				}
-				e, err := metrics.SSIM(o.Reference, o.Images[j], s.C, s.H, s.W, 2)
+				e, err := metrics.SSIM(o.Reference, o.Image(j), s.C, s.H, s.W, 2)
 				if err != nil {
 					return nil, err
 				}
 				ssimEdit = append(ssimEdit, e)
-				a, b, err := metrics.MaskedMSE(o.Reference, o.Images[j], in)
+				a, b, err := metrics.MaskedMSE(o.Reference, o.Image(j), in)
 				if err != nil {
 					return nil, err
 				}
 				ssim, mseIn, mseOut, local = append(ssim, v), append(mseIn, a), append(mseOut, b), append(local, o.Locality[j])
 				if withLPIPS {
-					d, err := metrics.LPIPS(img.Image, o.Images[j], s.C, s.H, s.W)
+					d, err := metrics.LPIPS(img.Image, o.Image(j), s.C, s.H, s.W)
 					if err != nil {
 						return nil, err
 					}
 					lp = append(lp, d)
 				}
 			}
-			if bar != nil {
-				_ = bar.Add(1)
-			}
+			progress.Add(bar, 1)
 		}
 		for i, src := range outs {
 			j := (i + 1) % len(outs)
@@ -133,7 +130,7 @@ func (s *Session) Table1(images []Target, mask *imageio.Mask, methods []Method) 
 			if err != nil {
 				return nil, err
 			}
-			tr, err := s.Transfer(sd, 0, images[j].Image, mask, m.Spec)
+			tr, err := s.Transfer(sd, src.Job.PC, images[j].Image, mask, m.Job)
 			if err != nil {
 				return nil, fmt.Errorf("%s: transfer %s → %s: %w", m.Name, images[i].Name, images[j].Name, err)
 			}
@@ -143,7 +140,7 @@ func (s *Session) Table1(images []Target, mask *imageio.Mask, methods []Method) 
 			}
 			transfer = append(transfer, score)
 			if i < MaxTimedTransfers {
-				d, err := s.timeTransfer(src.V, images[j].Image, m.Spec)
+				d, err := s.timeTransfer(src.V, images[j].Image, m.Job)
 				if err != nil {
 					return nil, err
 				}
@@ -161,37 +158,26 @@ func (s *Session) Table1(images []Target, mask *imageio.Mask, methods []Method) 
 }
 
 // timeTransfer measures one transfer edit from scratch (no cached inversion): invert x0, denoise to the edit
-// time and decode x_t + λ·v for the spec's largest strength.
-func (s *Session) timeTransfer(v, x0 []float32, spec Spec) (time.Duration, error) {
-	if len(spec.Lambdas) == 0 {
-		return 0, errors.New("the spec has no strengths")
+// time and decode x_t + λ·v for the job's largest strength.
+func (s *Session) timeTransfer(v, x0 []float32, job loco.EditJob) (time.Duration, error) {
+	if len(job.Lambdas) == 0 {
+		return 0, errors.New("the job has no strengths")
 	}
-	_, hi := extremes(spec.Lambdas)
+	_, hi := extremes(job.Lambdas)
+	job.Lambdas = job.Lambdas[hi : hi+1]
+	job.Progress = nil
 	start := time.Now()
-	xT, err := s.Pipeline.Invert(x0, loco.InvertOptions{Steps: s.Steps, AllPairs: s.AllPairs})
+	pt, err := s.Pipeline.Prepare(x0, job)
 	if err != nil {
 		return 0, err
 	}
-	g, err := s.Pipeline.Grid(s.Steps, false)
-	if err != nil {
-		return 0, err
-	}
-	idx := g.EditIndex(spec.EditT)
-	xt, err := s.Pipeline.Sample(xT, 0, idx, loco.SampleOptions{Steps: s.Steps})
-	if err != nil {
-		return 0, err
-	}
-	e, err := loco.ApplyDirections(xt, loco.Combination{Direction: v, Lambda: spec.Lambdas[hi]})
-	if err != nil {
-		return 0, err
-	}
-	if _, err := s.Decode(e, idx, spec.Boost, spec.Seed); err != nil {
+	if _, err := s.Pipeline.Compose(pt, job, []loco.Combination{{Direction: v, Lambda: job.Lambdas[0]}}); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
 }
 
-// Paper Table 1 values (spec §7.2) for LOCO and the ∂ε/∂x variant.
+// Paper Table 1 values (docs/method.md §10) for LOCO and the ∂ε/∂x variant.
 var (
 	paperLOCO = map[string]string{"ssim": "0.71", "lpips": "0.08", "success": "0.80", "transfer": "0.91 (human success rate)",
 		"transfer time": "2 s", "learn time": "79 s", "images": "1"}
@@ -200,14 +186,14 @@ var (
 )
 
 // Table1Markdown writes the scores as a Markdown table with the paper's Table 1 numbers for LOCO and ∂ε/∂x
-// beside them. lpipsNote is what to write in the LPIPS row for methods without an LPIPS score (no weights).
+// beside them. lpipsNote is what to write in the LPIPS row for variants without an LPIPS score (no weights).
 func Table1Markdown(scores []Scores, lpipsNote string) string {
 	header := []string{"metric"}
 	for _, sc := range scores {
-		header = append(header, sc.Method+" (here)")
+		header = append(header, sc.Variant+" (here)")
 	}
 	header = append(header, "LOCO (paper)", "∂ε/∂x (paper)")
-	t := NewTable(header...)
+	t := markdown.NewTable(header...)
 	row := func(name, paperKey string, ours func(Scores) string) {
 		cells := []string{name}
 		for _, sc := range scores {
@@ -236,5 +222,5 @@ func Table1Markdown(scores []Scores, lpipsNote string) string {
 	row("transfer edit time ↓", "transfer time", func(s Scores) string { return Seconds(s.TransferTime) })
 	row("learning time ↓ (one direction)", "learn time", func(s Scores) string { return Seconds(s.LearnTime) })
 	row("#images for learning", "images", func(Scores) string { return "1" })
-	return t.Markdown()
+	return t.String()
 }

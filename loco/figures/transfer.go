@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/locoedit/locoedit/internal/markdown"
+	"github.com/locoedit/locoedit/internal/num"
+	"github.com/locoedit/locoedit/internal/progress"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/loco/imageio"
 	"github.com/locoedit/locoedit/loco/metrics"
-	"github.com/locoedit/locoedit/nbutil"
 )
 
 // Target is a named image (to edit, or to transfer a direction to).
@@ -39,28 +41,25 @@ func (s *Session) TransferStudy(src *Outcome, targets []Target) ([]TransferCase,
 	if err != nil {
 		return nil, err
 	}
-	return s.TransferAll(sd, 0, src.Mask, src.Spec, targets)
+	return s.TransferAll(sd, src.Job.PC, src.Mask, src.Job, targets)
 }
 
-// TransferAll applies row pc of a saved direction to every target at the target's edit time (spec.EditT
-// when the target has none) with spec's strengths, computes the target's own direction with the same mask
+// TransferAll applies row pc of a saved direction to every target at the target's edit time (job.EditT
+// when the target has none) with the job's strengths, computes the target's own direction with the same mask
 // and settings, and compares the two edits.
-func (s *Session) TransferAll(sd *loco.SavedDirection, pc int, mask *imageio.Mask, spec Spec, targets []Target) ([]TransferCase, error) {
-	var bar interface{ Add(int) error }
-	if s.Progress {
-		bar = nbutil.Progress(len(targets), "targets")
-	}
+func (s *Session) TransferAll(sd *loco.SavedDirection, pc int, mask *imageio.Mask, job loco.EditJob, targets []Target) ([]TransferCase, error) {
+	bar := s.bar(len(targets), "targets")
 	out := make([]TransferCase, len(targets))
 	for i, tg := range targets {
-		sp := spec
+		jt := job
 		if tg.EditT != 0 {
-			sp.EditT = tg.EditT
+			jt.EditT = tg.EditT
 		}
-		tr, err := s.Transfer(sd, pc, tg.Image, mask, sp)
+		tr, err := s.Transfer(sd, pc, tg.Image, mask, jt)
 		if err != nil {
 			return nil, fmt.Errorf("transfer to %s: %w", tg.Name, err)
 		}
-		own, err := s.EditPoint(tr.Point, mask, sp)
+		own, err := s.EditPoint(tr.Point, mask, jt)
 		if err != nil {
 			return nil, fmt.Errorf("own direction of %s: %w", tg.Name, err)
 		}
@@ -68,10 +67,8 @@ func (s *Session) TransferAll(sd *loco.SavedDirection, pc int, mask *imageio.Mas
 		if err != nil {
 			return nil, fmt.Errorf("transfer score of %s: %w", tg.Name, err)
 		}
-		out[i] = TransferCase{Target: tg, Transferred: tr, Own: own, Score: score, DirectionCos: math.Abs(loco.Cosine(sd.Row(pc), own.V))}
-		if bar != nil {
-			_ = bar.Add(1)
-		}
+		out[i] = TransferCase{Target: tg, Transferred: tr, Own: own, Score: score, DirectionCos: math.Abs(num.Cosine(sd.Row(pc), own.V))}
+		progress.Add(bar, 1)
 	}
 	return out, nil
 }
@@ -117,13 +114,13 @@ func (s *Session) TransferFigure(title string, cases []TransferCase) (*Figure, e
 			o *Outcome
 			i int
 		}{{c.Transferred, lo}, {c.Transferred, hi}, {c.Own, lo}, {c.Own, hi}} {
-			pic, err := s.Picture(pick.o.Images[pick.i])
+			pic, err := s.Picture(pick.o.Image(pick.i))
 			if err != nil {
 				return nil, err
 			}
 			cells = append(cells, Cell{Image: pic})
 		}
-		label := fmt.Sprintf("%s\nt = %.2g, score %s", c.Target.Name, c.Transferred.Spec.EditT, F3(c.Score))
+		label := fmt.Sprintf("%s\nt = %.2g, score %s", c.Target.Name, c.Transferred.Point.EditT, F3(c.Score))
 		f.AddRow(label, cells...)
 	}
 	return f, nil
@@ -131,11 +128,11 @@ func (s *Session) TransferFigure(title string, cases []TransferCase) (*Figure, e
 
 // TransferTable is the Markdown table of a transfer study.
 func TransferTable(cases []TransferCase) string {
-	t := NewTable("target", "edit t", "transfer score ↑", "|cos(v_src, v_own)|", "locality (transferred)", "locality (own)")
+	t := markdown.NewTable("target", "edit t", "transfer score ↑", "|cos(v_src, v_own)|", "locality (transferred)", "locality (own)")
 	for _, c := range cases {
-		t.AddRow(c.Target.Name, fmt.Sprintf("%.2g", c.Transferred.Spec.EditT), "**"+F3(c.Score)+"**", F3(c.DirectionCos), F3(c.Transferred.MeanLocality), F3(c.Own.MeanLocality))
+		t.AddRow(c.Target.Name, fmt.Sprintf("%.2g", c.Transferred.Point.EditT), "**"+F3(c.Score)+"**", F3(c.DirectionCos), F3(c.Transferred.MeanLocality), F3(c.Own.MeanLocality))
 	}
-	return t.Markdown()
+	return t.String()
 }
 
 // MeanScore is the mean transfer score of the cases (NaN scores are skipped).

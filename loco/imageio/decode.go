@@ -18,7 +18,7 @@ const (
 	// Grey to RGB (replicating the channel) is exact and always allowed.
 	Convert DecodeOption = iota + 1
 	// CenterCrop makes LoadImage crop the largest centred region with the target aspect ratio before resizing
-	// (the unconditional data loaders centre-crop to the short side, spec §5.3). Without it LoadImage refuses
+	// (the unconditional data loaders centre-crop to the short side, docs/method.md §9). Without it LoadImage refuses
 	// to change the aspect ratio.
 	CenterCrop
 	// PILBicubic makes LoadImage resize with ResizePILBicubic (8-bit Pillow bicubic, as the LOCO-Edit loaders)

@@ -10,6 +10,23 @@ func Strip(images []*Image, padding int) (*Image, error) {
 	return Grid(images, len(images), padding)
 }
 
+// StripOf is Strip for n images given as one flat batch of n·C·H·W values of shape [C, H, W].
+func StripOf(batch []float32, n int, shape []int, padding int) (*Image, error) {
+	if len(shape) != 3 || n < 1 || len(batch) != n*shape[0]*shape[1]*shape[2] {
+		return nil, fmt.Errorf("imageio: strip of %d images of shape %v from %d values", n, shape, len(batch))
+	}
+	d := len(batch) / n
+	images := make([]*Image, n)
+	for i := range images {
+		img, err := FromCHW(batch[i*d:(i+1)*d], shape[0], shape[1], shape[2])
+		if err != nil {
+			return nil, err
+		}
+		images[i] = img
+	}
+	return Strip(images, padding)
+}
+
 // Grid lays the images out row by row, nrow images per row, with make_grid's layout: a picture of
 // (cols·(W+padding)+padding) × (rows·(H+padding)+padding) pixels, where cols = min(nrow, len(images)) and
 // rows = ⌈len(images)/cols⌉; the padding and the unused cells of the last row are black (−1).

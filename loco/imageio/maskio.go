@@ -14,7 +14,7 @@ const (
 	MaskNearest MaskResampling = iota
 	// MaskPILBicubicNonzero reproduces the LOCO-Edit CelebAMask-HQ loader: the 8-bit picture is resized with
 	// Pillow's default bicubic filter and every pixel that is not exactly 0 afterwards is inside. The
-	// smoothing spreads the region, so masks come out slightly dilated (spec §10 item 10).
+	// smoothing spreads the region, so masks come out slightly dilated (docs/method.md §14 item 10).
 	MaskPILBicubicNonzero
 )
 

@@ -7,7 +7,7 @@ import (
 
 // Pillow-compatible 8-bit resampling. The LOCO-Edit data loaders call PIL's Image.resize with its default
 // filter (bicubic for "L" and "RGB" images, Pillow ≥ 7) on 8-bit pictures: the CelebA-HQ JPEGs (1024² → 256²)
-// and the CelebAMask-HQ annotation PNGs (512² → 256², then ≠ 0, spec §10 item 10). This file reproduces that
+// and the CelebAMask-HQ annotation PNGs (512² → 256², then ≠ 0, docs/method.md §14 item 10). This file reproduces that
 // arithmetic: separable passes (horizontal first, then vertical), the filter stretched by the shrink factor,
 // weights normalised to sum 1 and quantised to 22-bit fixed point, each pass rounded and clipped to 0…255.
 

@@ -103,7 +103,7 @@ func checkDirection(v []float32, c, h, w int) error {
 // DirectionImage renders an edit direction v (c×h×w, e.g. v_p) on a white background, element by element:
 // u = 1 − |v|/max|v| shown as a c-channel picture (white where v = 0, dark where |v| is largest; a change
 // confined to one colour channel shows in the complementary colour). The paper's Fig. 8 shows directions on
-// white without saying how they were mapped; this is our reading of it (spec §8, §10 item 16), see also
+// white without saying how they were mapped; this is our reading of it (docs/method.md §14 item 14), see also
 // DirectionMagnitudeImage and DirectionSignedImage. v = 0 gives a white picture.
 func DirectionImage(v []float32, c, h, w int) (*Image, error) {
 	if err := checkDirection(v, c, h, w); err != nil {

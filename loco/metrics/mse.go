@@ -35,7 +35,7 @@ func PSNR(a, b []float32, dataRange float64) (float64, error) {
 }
 
 // MaskedMSE returns the mean squared difference over the elements inside the mask and over those outside
-// (the "masked MSE" of spec §7.1: inside measures the edit, outside the leakage into the rest of the
+// (the "masked MSE" of docs/method.md §10: inside measures the edit, outside the leakage into the rest of the
 // image). A part with no element gives NaN. The mask is broadcast as described in the package comment.
 func MaskedMSE(a, b []float32, mask []bool) (inside, outside float64, err error) {
 	if err := checkPair(a, b); err != nil {

@@ -243,8 +243,8 @@ func (c *Config) heads(ch, numHeads int) (int, error) {
 // 1000/diffusion_steps) or its cosine schedule.
 func (c *Config) Schedule() (*loco.Schedule, error) {
 	if c.NoiseSchedule == "cosine" {
-		return loco.NewSchedule(loco.SquaredCosCapV2, 0, 0, c.DiffusionSteps)
+		return loco.NewSchedule(loco.BetaSquaredCosCapV2, 0, 0, c.DiffusionSteps)
 	}
 	scale := 1000 / float64(c.DiffusionSteps)
-	return loco.NewSchedule(loco.Linear, scale*1e-4, scale*0.02, c.DiffusionSteps)
+	return loco.NewSchedule(loco.BetaLinear, scale*1e-4, scale*0.02, c.DiffusionSteps)
 }

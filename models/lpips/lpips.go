@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
@@ -58,10 +57,8 @@ const MinSize = 31
 
 // Net is LPIPS with the AlexNet trunk and its weights. Safe for concurrent use.
 type Net struct {
-	ctx *context.Context
-
-	mu   sync.Mutex
-	exec *context.Exec // compiles one graph per input shape
+	ctx    *context.Context
+	graphs mlx.Graphs // compiles one graph per input shape
 }
 
 // maxPool3s2 is a 3×3 max pool with stride 2 and no padding of x [B,H,W,C] (MaxPool2d(3, 2)).
@@ -164,12 +161,10 @@ func (n *Net) Distances(a, b []float32, batch, c, h, w int) ([]float64, error) {
 	if len(a) != batch*c*h*w || len(b) != len(a) {
 		return nil, fmt.Errorf("LPIPS: %d and %d values for %d images of %d×%d×%d", len(a), len(b), batch, c, h, w)
 	}
-	exec, err := n.executor()
-	if err != nil {
-		return nil, err
-	}
 	dims := []int{batch, c, h, w}
-	outs, err := mlx.ExecFloat32(exec, [][]float32{a, b}, [][]int{dims, dims})
+	outs, err := n.graphs.RunFloat32(n.ctx.Reuse(), "distance", func(ctx *context.Context, in []*Node) []*Node {
+		return []*Node{distance(statedict.NewBuilder(ctx, in[0].Graph()), in[0], in[1])}
+	}, [][]float32{a, b}, [][]int{dims, dims})
 	if err != nil {
 		return nil, fmt.Errorf("LPIPS: %w", err)
 	}
@@ -187,32 +182,6 @@ func (n *Net) Distance(a, b []float32, c, h, w int) (float64, error) {
 		return math.NaN(), err
 	}
 	return d[0], nil
-}
-
-func (n *Net) executor() (*context.Exec, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.exec != nil {
-		return n.exec, nil
-	}
-	b, err := mlx.Backend()
-	if err != nil {
-		return nil, err
-	}
-	err = mlx.Call(func() {
-		var e error
-		n.exec, e = context.NewExec(b, n.ctx.Reuse(), func(ctx *context.Context, a, b *Node) *Node {
-			return distance(statedict.NewBuilder(ctx, a.Graph()), a, b)
-		})
-		if e != nil {
-			panic(e)
-		}
-	})
-	if err != nil {
-		n.exec = nil
-		return nil, fmt.Errorf("LPIPS: building the graph: %w", err)
-	}
-	return n.exec, nil
 }
 
 // ErrNoWeights is returned when no LPIPS weights folder is set.

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // densePosterior computes E[x0 | x_t] the textbook way in float64, with full d×d covariances and Cholesky
@@ -19,7 +21,7 @@ func densePosterior(p *Params, xs [][]float64, ab float64) [][]float64 {
 	for j := range k {
 		sigma := mat.NewSymDense(d, nil)
 		for a := range ranks[j] {
-			u := mat.NewVecDense(d, to64(p.Bases[j][a*d:(a+1)*d]))
+			u := mat.NewVecDense(d, num.Float64s(p.Bases[j][a*d:(a+1)*d]))
 			sigma.SymRankOne(sigma, float64(p.Variances[j][a]), u)
 		}
 		for i := range d {
@@ -116,7 +118,7 @@ func TestPosteriorMeanMatchesDenseSmall(t *testing.T) {
 		}
 		want := densePosterior(p, xs, ab)
 		got64 := predict64(t, m, flat, ts)
-		got32, err := m.PredictValues(to32(flat), ts)
+		got32, err := predictValues(t, m, num.Float32s(flat), ts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +126,7 @@ func TestPosteriorMeanMatchesDenseSmall(t *testing.T) {
 		worst64, worst32, worstRef := 0.0, 0.0, 0.0
 		for n := range xs {
 			worst64 = max(worst64, maxAbsDiff(got64[n*d:(n+1)*d], want[n]))
-			worst32 = max(worst32, maxAbsDiff(to64(got32[n*d:(n+1)*d]), want[n]))
+			worst32 = max(worst32, maxAbsDiff(num.Float64s(got32[n*d:(n+1)*d]), want[n]))
 			ref, _, err := p.PosteriorMean(xs[n], ab, -1)
 			if err != nil {
 				t.Fatal(err)
@@ -153,13 +155,13 @@ func TestPosteriorMeanMatchesDenseFashion(t *testing.T) {
 		x2[i] = (a[i] + b[i]) / 2
 	}
 	want := densePosterior(p, [][]float64{x1, x2}, ab)
-	got, err := m.PredictValues(to32(append(append([]float64(nil), x1...), x2...)), []float32{tt, tt})
+	got, err := predictValues(t, m, num.Float32s(append(append([]float64(nil), x1...), x2...)), []float32{tt, tt})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := p.Dim()
 	for n, w := range want {
-		if e := maxAbsDiff(to64(got[n*d:(n+1)*d]), w); e > 1e-4 {
+		if e := maxAbsDiff(num.Float64s(got[n*d:(n+1)*d]), w); e > 1e-4 {
 			t.Errorf("fashion point %d: float32 graph differs from the dense float64 computation by %.3g", n, e)
 		}
 	}

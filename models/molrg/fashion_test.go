@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/locoedit/locoedit/data/fashionmnist"
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 func fashionDir(t *testing.T) string {
@@ -47,10 +48,10 @@ func TestEmbeddedMatchesTrainingSet(t *testing.T) {
 				mean[i] += float64(v) / n
 			}
 		}
-		if e := maxAbsDiff(mean, to64(p.Means[j])); e > 1e-5 {
+		if e := maxAbsDiff(mean, num.Float64s(p.Means[j])); e > 1e-5 {
 			t.Errorf("class %d: embedded mean differs from the training mean by %.3g", j, e)
 		}
-		u := to64(p.Bases[j][:d])
+		u := num.Float64s(p.Bases[j][:d])
 		var v1, total float64
 		for _, r := range rows {
 			c := 0.0

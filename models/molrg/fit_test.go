@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // TestFitRecoversAPlantedModel fits data drawn from a known two-class PPCA model on 4×4 images.
@@ -32,7 +34,7 @@ func TestFitRecoversAPlantedModel(t *testing.T) {
 				x[i] += z * u[i]
 			}
 		}
-		imgs = append(imgs, to32(x))
+		imgs = append(imgs, num.Float32s(x))
 		labels = append(labels, j)
 	}
 	p, err := Fit(imgs, labels, 2, FitOptions{ClassNames: []string{"a", "b"}, Workers: 2})
@@ -46,7 +48,7 @@ func TestFitRecoversAPlantedModel(t *testing.T) {
 		t.Errorf("prior of class 1 = %v, want 0.25", p.Priors[1])
 	}
 	for j := range 2 {
-		if e := maxAbsDiff(to64(p.Means[j]), means[j]); e > 0.05 {
+		if e := maxAbsDiff(num.Float64s(p.Means[j]), means[j]); e > 0.05 {
 			t.Errorf("class %d: mean off by %.3g", j, e)
 		}
 		// λ_i = e_i − σ² must recover the planted variances; σ² the isotropic noise.

@@ -11,6 +11,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/locoedit/locoedit/internal/num"
+	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/mlx"
 )
 
@@ -191,22 +193,6 @@ func norm(a []float64) float64 {
 	return math.Sqrt(s)
 }
 
-func to32(a []float64) []float32 {
-	o := make([]float32, len(a))
-	for i, v := range a {
-		o[i] = float32(v)
-	}
-	return o
-}
-
-func to64(a []float32) []float64 {
-	o := make([]float64, len(a))
-	for i, v := range a {
-		o[i] = float64(v)
-	}
-	return o
-}
-
 // jvp32 evaluates J·v in float32 for one sample.
 func jvp32(t testing.TB, m *Model, x, v []float32, tt float32) []float32 {
 	t.Helper()
@@ -216,7 +202,7 @@ func jvp32(t testing.TB, m *Model, x, v []float32, tt float32) []float32 {
 		return []*Node{jv}
 	}, tensors.FromFlatDataAndDimensions(x, shape...), tensors.FromFlatDataAndDimensions([]float32{tt}, 1),
 		tensors.FromFlatDataAndDimensions(v, shape...))[0]
-	return to32(out)
+	return num.Float32s(out)
 }
 
 // evalModelPredictT1 evaluates Predict for a batch with a single time of shape [1].
@@ -226,4 +212,38 @@ func evalModelPredictT1(t testing.TB, m *Model, x []float64, tt float32) []float
 	return evalModel(t, m, func(ctx *context.Context, in []*Node) []*Node {
 		return []*Node{m.Predict(ctx, in[0], in[1])}
 	}, tensors.FromFlatDataAndDimensions(x, append([]int{b}, m.SampleShape()...)...), tensors.FromFlatDataAndDimensions([]float32{tt}, 1))[0]
+}
+
+// predictValues is the model's x̂0 for a batch of flat samples, one time per sample, through a loco.Pipeline.
+func predictValues(t testing.TB, m *Model, x, ts []float32) ([]float32, error) {
+	t.Helper()
+	p, err := loco.NewPipeline(m)
+	if err != nil {
+		return nil, err
+	}
+	_, x0, err := p.Predict(x, ts)
+	return x0, err
+}
+
+// sampleDDIM runs deterministic DDIM on the 100-step LOCO grid from the noise of the seeds (one sample each).
+func sampleDDIM(t testing.TB, m loco.Denoiser, seeds ...uint64) []float32 {
+	t.Helper()
+	p, err := loco.NewPipeline(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs, err := p.Sample(p.Noise(seeds...), 0, -1, loco.SampleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return xs
+}
+
+// seedRange is start, start+1, …, start+n−1.
+func seedRange(start, n int) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = uint64(start + i)
+	}
+	return out
 }

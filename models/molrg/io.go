@@ -11,6 +11,7 @@ import (
 
 	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/internal/atomicfile"
 )
 
 // File names of a MoLRG model folder.
@@ -41,7 +42,7 @@ func (p *Params) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("saving MoLRG config: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ConfigFile), append(cfg, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), append(cfg, '\n')); err != nil {
 		return err
 	}
 	c, h, w := p.Config.InChannels, p.Config.SampleSize.H, p.Config.SampleSize.W
@@ -168,36 +169,4 @@ func pathJoin(dir, name string) string {
 		return name
 	}
 	return dir + "/" + name
-}
-
-// writeFileAtomic writes data to a temporary file next to path, syncs it and renames it over path.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

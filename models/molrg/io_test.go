@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/locoedit/locoedit/data/fashionmnist"
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -41,18 +42,18 @@ func TestSaveAndReloadReproducesPredictions(t *testing.T) {
 		}
 		d := a.Dim()
 		rng := rand.New(rand.NewPCG(1, 1))
-		x := to32(randn(rng, 3*d, 1))
+		x := num.Float32s(randn(rng, 3*d, 1))
 		ts := []float32{10, 500, 990}
-		want, err := m.PredictValues(x, ts)
+		want, err := predictValues(t, m, x, ts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := re.PredictValues(x, ts)
+		got, err := predictValues(t, re, x, ts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("%s: reloaded model's predictions differ by %.3g", name, maxAbsDiff(to64(got), to64(want)))
+			t.Errorf("%s: reloaded model's predictions differ by %.3g", name, maxAbsDiff(num.Float64s(got), num.Float64s(want)))
 		}
 		if re.Name() != dir {
 			t.Errorf("loaded model's name %q, want its folder %q", re.Name(), dir)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // centralFD is (f(x + h·v) − f(x − h·v)) / 2h for one sample, evaluated in float64.
@@ -81,7 +83,7 @@ func TestFloat32JVPMatchesFloat64(t *testing.T) {
 	x := noisy(rng, m.Params(), 0, ab)
 	v := randn(rng, len(x), 1)
 	want := jvp64(t, m, x, v, []float32{500})
-	got := to64(jvp32(t, m, to32(x), to32(v), 500))
+	got := num.Float64s(jvp32(t, m, num.Float32s(x), num.Float32s(v), 500))
 	e := maxAbsDiff(got, want) / maxAbs(want)
 	// The logits are sums over d = 1024 pixels of size ~d: float32 leaves ~1e-4 relative error in soft weights.
 	if e > 1e-3 || math.IsNaN(e) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -36,9 +35,6 @@ type Model struct {
 	ab32   []float32 // ᾱ table rounded to float32, looked up inside the graph
 	ctx    *context.Context
 	class  int // −1 for the whole mixture
-
-	mu   sync.Mutex
-	exec *context.Exec // PosteriorMean's executor, built on first use
 }
 
 // New builds a model named name from validated parameters. The parameters are copied into the model's context.

@@ -2,10 +2,9 @@ package molrg
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"strings"
 
-	"gonum.org/v1/gonum/mat"
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // NewOracle is NewOracleShape(1, 1, d, ranks, seed): the theory oracle on vectors (sample shape [1, 1, d]).
@@ -13,7 +12,7 @@ func NewOracle(d int, ranks []int, seed uint64) (*Model, error) {
 	return NewOracleShape(1, 1, d, ranks, seed)
 }
 
-// NewOracleShape builds the exact oracle of the paper's §4 (spec §9.3) on images [c, h, w], d = c·h·w: a mixture of
+// NewOracleShape builds the exact oracle of the paper's §4 (docs/method.md §12) on images [c, h, w], d = c·h·w: a mixture of
 // K = len(ranks) low-rank Gaussians x0 = M_k a_k, a_k ~ N(0, I_{r_k}), with equal priors 1/K, μ_k = 0, λ = 1 and
 // no residual noise (σ² = 0: the VP noise keeps every C_k = ā M_kM_kᵀ + (1−ā)I invertible, since ᾱ < 1 for
 // every time of the schedule). The bases M_k ∈ St(d, r_k) are mutually orthogonal: the columns of the Q factor of
@@ -22,7 +21,7 @@ func NewOracle(d int, ranks []int, seed uint64) (*Model, error) {
 //
 // Its posterior mean is E[x0|x_t] = √ā Σ_k w_k M_kM_kᵀx_t with
 // w = softmax_k(ā/(2(1−ā))·‖M_kᵀx_t‖² + ½ r_k log(1−ā)); the last term, from log det C_k, is the same for every
-// component when the ranks are equal, which is the case spec §9.3 writes down.
+// component when the ranks are equal, which is the case docs/method.md §12 writes down.
 func NewOracleShape(c, h, w int, ranks []int, seed uint64) (*Model, error) {
 	d := c * h * w
 	if c < 1 || h < 1 || w < 1 {
@@ -42,17 +41,7 @@ func NewOracleShape(c, h, w int, ranks []int, seed uint64) (*Model, error) {
 	if total > d {
 		return nil, fmt.Errorf("MoLRG oracle: the ranks %v sum to %d > d = %d: orthogonal subspaces need Σr_k ≤ d", ranks, total, d)
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x6d6f6c7267)) // "molrg"
-	g := mat.NewDense(d, total, nil)
-	for i := range d {
-		for j := range total {
-			g.Set(i, j, rng.NormFloat64())
-		}
-	}
-	var qr mat.QR
-	qr.Factorize(g)
-	var q mat.Dense
-	qr.QTo(&q) // d×d; its first `total` columns span g's columns
+	q := num.OrthonormalColumns(num.NewRand(seed, 0x6d6f6c7267), d, total) // stream "molrg"
 
 	k := len(ranks)
 	cfg := defaultConfig(c, h, w, k, maxRank)

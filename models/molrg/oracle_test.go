@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 func mustOracle(t testing.TB, d int, ranks []int, seed uint64) *Model {
@@ -69,7 +71,7 @@ func TestOracleBasesAreOrthonormalAndMutuallyOrthogonal(t *testing.T) {
 	}
 }
 
-// specMean is spec §9.3's posterior mean √ā Σ_k w_k M_kM_kᵀx with w = softmax_k(ā/(2(1−ā))‖M_kᵀx‖² + ½ r_k log(1−ā))
+// specMean is docs/method.md §12's posterior mean √ā Σ_k w_k M_kM_kᵀx with w = softmax_k(ā/(2(1−ā))‖M_kᵀx‖² + ½ r_k log(1−ā))
 // (the last term, the log-determinant, is common to all k when the ranks are equal, as in the spec).
 func specMean(m *Model, x []float64, ab float64) []float64 {
 	k := m.NumClasses()
@@ -128,15 +130,15 @@ func TestOracleMatchesSpecFormula(t *testing.T) {
 				want = append(want, specMean(m, x, ab))
 			}
 			got64 := predict64(t, m, flat, ts)
-			got32, err := m.PredictValues(to32(flat), ts)
+			got32, err := predictValues(t, m, num.Float32s(flat), ts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for n, w := range want {
 				e64 := maxAbsDiff(got64[n*64:(n+1)*64], w)
-				e32 := maxAbsDiff(to64(got32[n*64:(n+1)*64]), w)
+				e32 := maxAbsDiff(num.Float64s(got32[n*64:(n+1)*64]), w)
 				if e64 > 1e-6 || e32 > 1e-4 {
-					t.Errorf("ranks %v t=%v point %d: graph (float64 / float32) differs from spec §9.3 by %.3g / %.3g", ranks, tt, n, e64, e32)
+					t.Errorf("ranks %v t=%v point %d: graph (float64 / float32) differs from docs/method.md §12 by %.3g / %.3g", ranks, tt, n, e64, e32)
 				}
 			}
 		}

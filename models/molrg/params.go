@@ -136,7 +136,7 @@ func (p *Params) Basis(k int) [][]float64 {
 func defaultConfig(c, h, w, k, rank int) Config {
 	return Config{
 		ClassName: ClassName, SampleSize: SampleSize{H: h, W: w}, InChannels: c, NumClasses: k, Rank: rank,
-		BetaSchedule: string(loco.Linear), BetaStart: 1e-4, BetaEnd: 0.02, NumTrainTimesteps: 1000,
+		BetaSchedule: string(loco.BetaLinear), BetaStart: 1e-4, BetaEnd: 0.02, NumTrainTimesteps: 1000,
 		PredictionType: "sample",
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/locoedit/locoedit/data/fashionmnist"
+	"github.com/locoedit/locoedit/internal/num"
 )
 
 // weights evaluates PosteriorWeights of the whole mixture for b flat samples at time tt.
@@ -73,10 +74,7 @@ func TestDDIMSamplesOfFashion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		xs, err := cm.SampleDDIM(GaussianNoise(perClass*d, uint64(100+j)), 100)
-		if err != nil {
-			t.Fatal(err)
-		}
+		xs := sampleDDIM(t, cm, seedRange(100+perClass*j, perClass)...)
 		w := weights(t, m, xs, 0)
 		for n := range perClass {
 			x := xs[n*d : (n+1)*d]
@@ -100,10 +98,7 @@ func TestDDIMSamplesOfFashion(t *testing.T) {
 		t.Errorf("only %d/%d class-conditional samples are nearest to their class mean", nearOwnMean, perClass*k)
 	}
 
-	xs, err := m.SampleDDIM(GaussianNoise(20*d, 7), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+	xs := sampleDDIM(t, m, seedRange(7, 20)...)
 	w := weights(t, m, xs, 0)
 	seen := map[int]bool{}
 	for n := range 20 {
@@ -113,6 +108,8 @@ func TestDDIMSamplesOfFashion(t *testing.T) {
 			t.Errorf("mixture sample %d: largest class posterior %.3f, want a confident garment (> 0.99)", n, w[n][c])
 		}
 	}
+	t.Logf("class-conditional: whitened coefficient variance %.3f, residual ratio %.3f, %d/%d nearest their class mean; mixture samples cover %d classes",
+		coef, resid, nearOwnMean, perClass*k, len(seen))
 	if len(seen) < 6 {
 		t.Errorf("20 mixture samples cover %d classes, want at least 6", len(seen))
 	}
@@ -123,13 +120,10 @@ func TestDDIMSamplesOfFashion(t *testing.T) {
 func TestDDIMSamplesOfOracleLieInTheSubspaces(t *testing.T) {
 	m := mustOracle(t, 64, []int{4, 4, 4}, 31)
 	const n = 30
-	xs, err := m.SampleDDIM(GaussianNoise(n*64, 32), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+	xs := sampleDDIM(t, m, seedRange(32, n)...)
 	meanSq := 0.0
 	for s := range n {
-		x := to64(xs[s*64 : (s+1)*64])
+		x := num.Float64s(xs[s*64 : (s+1)*64])
 		bestSq := 0.0
 		for k := range 3 {
 			sq := 0.0
@@ -162,7 +156,7 @@ func whitenedStats(p *Params, j int, x []float32) (coef, resid float64) {
 	}
 	rho := append([]float64(nil), y...)
 	for a := range r {
-		u := to64(p.Bases[j][a*d : (a+1)*d])
+		u := num.Float64s(p.Bases[j][a*d : (a+1)*d])
 		c := dot(u, y)
 		coef += c * c / (float64(p.Variances[j][a]) + s) / float64(r)
 		for i := range rho {

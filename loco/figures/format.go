@@ -7,47 +7,6 @@ import (
 	"time"
 )
 
-// Table is a Markdown table.
-type Table struct {
-	Header []string
-	Rows   [][]string
-}
-
-// NewTable returns a table with the given column headers.
-func NewTable(header ...string) *Table { return &Table{Header: header} }
-
-// AddRow appends a row (missing cells are left empty) and returns the table.
-func (t *Table) AddRow(cells ...string) *Table {
-	t.Rows = append(t.Rows, cells)
-	return t
-}
-
-// Markdown writes the table in GitHub Markdown; "|" inside cells is escaped and newlines become spaces.
-func (t *Table) Markdown() string {
-	var b strings.Builder
-	row := func(cells []string) {
-		b.WriteString("|")
-		for i := range t.Header {
-			c := ""
-			if i < len(cells) {
-				c = strings.ReplaceAll(strings.ReplaceAll(cells[i], "|", `\|`), "\n", " ")
-			}
-			b.WriteString(" " + c + " |")
-		}
-		b.WriteString("\n")
-	}
-	row(t.Header)
-	b.WriteString("|")
-	for range t.Header {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
-	for _, r := range t.Rows {
-		row(r)
-	}
-	return b.String()
-}
-
 // F3 formats a number with 3 decimals; NaN is "—".
 func F3(v float64) string {
 	if math.IsNaN(v) {
