@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/locoedit/locoedit/internal/atomicfile"
 )
 
 // LossFile and LossPlotFile are the names of the loss log and its plot in a run's --out folder.
@@ -88,7 +90,7 @@ func WriteLossLog(path string, rows []LossRow) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteBytes(path, buf.Bytes())
 }
 
 // PlotLoss draws the loss against the step (log scale) as a PNG.
@@ -122,5 +124,5 @@ func PlotLoss(path string, rows []LossRow, title string) error {
 	if _, err := wt.WriteTo(&buf); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return atomicfile.WriteBytes(path, buf.Bytes())
 }

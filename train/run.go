@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/locoedit/locoedit/hf/diffusers"
+	"github.com/locoedit/locoedit/internal/progress"
 )
 
 // Files of a run's --out folder besides the model (see WriteModel and the constants there).
@@ -184,11 +183,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		}
 		return tr.WriteModel(o.Out)
 	}
-	var bar *progressbar.ProgressBar
-	if o.Progress != nil {
-		bar = progressbar.NewOptions64(int64(o.Steps), progressbar.OptionSetWriter(o.Progress), progressbar.OptionSetWidth(25),
-			progressbar.OptionShowCount(), progressbar.OptionSetDescription("training"), progressbar.OptionThrottle(500*time.Millisecond),
-			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(o.Progress) }))
+	bar := progress.New(o.Progress, int(o.Steps), "training")
+	if bar != nil {
 		_ = bar.Set64(tr.StepsDone())
 	}
 	var (

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/locoedit/locoedit/internal/atomicfile"
 	"github.com/locoedit/locoedit/mlx"
 )
 
@@ -50,11 +51,7 @@ func writeJSON(path string, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteBytes(path, buf.Bytes())
 }
 
 // readJSON reads path into v; a missing file leaves v alone and returns false.
