@@ -1,0 +1,11 @@
+//go:build !amd64
+
+package sgemm
+
+const useAsm = false
+
+const kernelName = "go"
+
+func kernel6x16(depth int, a *float32, lda int, b *float32, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly kernel on this architecture")
+}

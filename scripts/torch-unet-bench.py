@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""Times diffusers' UNet2DModel under PyTorch on CPU: forward, VJP and JVP of eps with respect to x.
+
+The yardstick for the Go UNet's benchmarks (hf/diffusers/bench_test.go runs this script once when its
+prerequisites are present and prints both sets of numbers in the same run). Needs PyTorch (Debian's
+python3-torch works) and a diffusers source tree (v0.29.x; only its src/ folder is read). diffusers' optional
+dependencies (huggingface_hub, safetensors, tqdm, ...) are not needed: they are stubbed, and the weights are read
+with numpy.
+
+    /usr/bin/python3 scripts/torch-unet-bench.py --diffusers-src DIR/src --model testdata/golden/tiny-ddpm-unet \\
+        --batches 1,8 --passes forward,vjp,jvp --threads 2 --rounds 3
+
+It prints one JSON object per line: {"pass", "batch", "threads", "ms_per_sample" (median over rounds),
+"ms_per_sample_all", "torch"}.
+
+Passes, matching the Go benchmarks: forward is eps = unet(x, t) without autograd; vjp is eps and uᵀ·∂eps/∂x by
+one backward pass; jvp is eps and ∂eps/∂x·v by reverse mode twice (the double-backward trick, which is what
+torch.autograd.functional.jvp does; forward-mode AD of this model is not available in PyTorch 1.13).
+"""
+
+import argparse
+import importlib.abc
+import importlib.machinery
+import json
+import os
+import statistics
+import sys
+import time
+import types
+
+_STUBBED = ("huggingface_hub", "safetensors", "filelock", "importlib_metadata", "tqdm")
+
+
+class _Anything:
+    """Stands for any object of a stubbed package: callable, usable as a decorator or a base class."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return _Anything()
+
+    def __getattr__(self, name):
+        return _Anything()
+
+    def __iter__(self):
+        return iter(())
+
+    def __mro_entries__(self, bases):
+        return (object,)
+
+
+class _StubModule(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name.isupper():  # constants such as HF_HOME: a path that does not exist
+            return "/nonexistent"
+        return _Anything()
+
+
+class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in _STUBBED:
+            if importlib.machinery.PathFinder.find_spec(name.split(".")[0]) is not None:
+                return None  # the real package wins where it is installed
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = _StubModule(spec.name)
+        module.__path__ = []
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+def import_unet2d(src):
+    """Imports UNet2DModel from a diffusers source tree without running diffusers/__init__.py."""
+    if not os.path.isfile(os.path.join(src, "diffusers", "models", "unets", "unet_2d.py")):
+        sys.exit(f"torch-unet-bench: {src} is not a diffusers src/ folder (no diffusers/models/unets/unet_2d.py)")
+    sys.meta_path.insert(0, _StubFinder())
+    package = types.ModuleType("diffusers")
+    package.__path__ = [os.path.join(src, "diffusers")]
+    package.__version__ = "0.29.2"
+    sys.modules["diffusers"] = package
+    check = types.ModuleType("diffusers.dependency_versions_check")
+    check.dep_version_check = lambda *args, **kwargs: None
+    sys.modules[check.__name__] = check
+    from diffusers.models.unets.unet_2d import UNet2DModel
+
+    return UNet2DModel
+
+
+def read_safetensors(path):
+    """Reads a safetensors file into a dict of numpy arrays (F32/F64/I64 only)."""
+    import numpy as np
+
+    kinds = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "F16": np.float16}
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        out[name] = np.frombuffer(data[start:end], dtype=kinds[info["dtype"]]).reshape(info["shape"]).copy()
+    return out
+
+
+def load_model(src, model_dir):
+    import torch
+
+    UNet2DModel = import_unet2d(src)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        config = json.load(f)
+    config = {k: v for k, v in config.items() if not k.startswith("_")}
+    model = UNet2DModel(**config)
+    weights = read_safetensors(os.path.join(model_dir, "diffusion_pytorch_model.safetensors"))
+    state = {k: torch.from_numpy(v) for k, v in weights.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        sys.exit(f"torch-unet-bench: weights do not match the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return model.eval(), config
+
+
+def make_pass(model, which):
+    import torch
+
+    def eps(x, t):
+        return model(x, t).sample
+
+    if which == "forward":
+
+        def run(x, t, d):
+            with torch.no_grad():
+                return eps(x, t)
+
+    elif which == "vjp":
+
+        def run(x, t, d):
+            x = x.detach().requires_grad_(True)
+            y = eps(x, t)
+            (g,) = torch.autograd.grad(y, x, d)
+            return y.detach(), g
+
+    elif which == "jvp":
+
+        def run(x, t, d):
+            x = x.detach().requires_grad_(True)
+            y = eps(x, t)
+            w = torch.zeros_like(y, requires_grad=True)
+            (g,) = torch.autograd.grad(y, x, w, create_graph=True)
+            (j,) = torch.autograd.grad(g, w, d)
+            return y.detach(), j
+
+    else:
+        sys.exit(f"torch-unet-bench: unknown pass {which!r} (forward, vjp, jvp)")
+    return run
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--diffusers-src", required=True, help="diffusers' src/ folder (v0.29.x)")
+    ap.add_argument("--model", required=True, help="folder with config.json and diffusion_pytorch_model.safetensors")
+    ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--passes", default="forward,vjp,jvp")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3, help="timed rounds per case; the median is reported")
+    ap.add_argument("--min-seconds", type=float, default=0.5, help="least time per round (repeats the pass)")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    model, config = load_model(args.diffusers_src, args.model)
+    size, channels = config["sample_size"], config["in_channels"]
+    for batch in [int(b) for b in args.batches.split(",")]:
+        x = torch.randn(batch, channels, size, size)
+        d = torch.randn(batch, channels, size, size)
+        t = torch.tensor([595.36359 - 50 * i for i in range(batch)], dtype=torch.float32)
+        for which in args.passes.split(","):
+            run = make_pass(model, which)
+            run(x, t, d)  # warm-up
+            per_sample = []
+            for _ in range(args.rounds):
+                n, t0 = 0, time.perf_counter()
+                while True:
+                    run(x, t, d)
+                    n += 1
+                    elapsed = time.perf_counter() - t0
+                    if elapsed >= args.min_seconds:
+                        break
+                per_sample.append(elapsed * 1e3 / (n * batch))
+            print(json.dumps({"pass": which, "batch": batch, "threads": args.threads,
+                              "ms_per_sample": statistics.median(per_sample),
+                              "ms_per_sample_all": per_sample, "torch": torch.__version__}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
