@@ -27,7 +27,9 @@ type Problem struct {
 }
 
 // FLOPs is the number of floating-point operations of p (2·batch·M·N·K).
-func (p Problem) FLOPs() float64 { return 2 * float64(p.Batch) * float64(p.M) * float64(p.N) * float64(p.K) }
+func (p Problem) FLOPs() float64 {
+	return 2 * float64(p.Batch) * float64(p.M) * float64(p.N) * float64(p.K)
+}
 
 // Register tile of the micro-kernel and cache blocks.
 const (
