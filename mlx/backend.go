@@ -40,7 +40,8 @@ func Backend() (backends.Backend, error) {
 // NewBackend creates a backend from a GOMLX_BACKEND-style configuration ("go", "go:ops_sequential",
 // "xla:cuda", "xla:/abs/path/pjrt_c_api_cuda_plugin.so"; empty means DefaultBackendConfig).
 //
-// The pure-Go backend is wrapped by PlusBackend, which adds the ops it lacks. Both cases install the
+// The pure-Go backend is wrapped by PlusBackend, which adds the ops it lacks, and runs with this package's fast
+// float32 kernels (InstallGoKernels). Both cases install the
 // autodiff fixes (InstallVJPFixes), which every graph of this project relies on.
 func NewBackend(config string) (b backends.Backend, err error) {
 	InstallVJPFixes()
@@ -57,6 +58,7 @@ func NewBackend(config string) (b backends.Backend, err error) {
 				opts = "ops_sequential"
 			}
 			var inner backends.Backend
+			InstallGoKernels()
 			if inner, buildErr = simplego.New(opts); buildErr == nil {
 				b = &PlusBackend{Backend: inner}
 			}

@@ -1,0 +1,149 @@
+package mlx
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// execFloat32 runs fn on float32 inputs with the fast kernels on or off and returns its outputs.
+func execFloat32(t testing.TB, b backends.Backend, fast bool, fn func([]*Node) []*Node, inputs [][]float32, dims [][]int) [][]float32 {
+	t.Helper()
+	was := SetGoKernels(fast)
+	defer SetGoKernels(was)
+	var outs [][]float32
+	err := Call(func() {
+		e := MustNewExec(b, func(xs []*Node) []*Node { return fn(xs) })
+		defer e.Finalize()
+		args := make([]any, len(inputs))
+		for i := range inputs {
+			args[i] = tensors.FromFlatDataAndDimensions(inputs[i], dims[i]...)
+		}
+		for _, r := range e.MustExec(args...) {
+			outs = append(outs, tensors.MustCopyFlatData[float32](r))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs
+}
+
+func randFloat32(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// compareFast runs fn with the fast kernels and with simplego's own, and checks that they agree to float32
+// rounding (relative to the largest output magnitude).
+func compareFast(t *testing.T, name string, fn func([]*Node) []*Node, dims ...[]int) {
+	t.Helper()
+	b := testBackend(t)
+	rng := rand.New(rand.NewPCG(7, uint64(len(name))))
+	inputs := make([][]float32, len(dims))
+	for i, d := range dims {
+		inputs[i] = randFloat32(rng, prod(d))
+	}
+	want := execFloat32(t, b, false, fn, inputs, dims)
+	got := execFloat32(t, b, true, fn, inputs, dims)
+	for i := range want {
+		scale, diff := 0.0, 0.0
+		for j := range want[i] {
+			scale = max(scale, math.Abs(float64(want[i][j])))
+			diff = max(diff, math.Abs(float64(got[i][j]-want[i][j])))
+		}
+		if diff > 2e-6*(scale+1) || math.IsNaN(diff) {
+			t.Errorf("%s output %d: fast kernels differ from simplego's by %g (largest value %g)", name, i, diff, scale)
+		}
+	}
+}
+
+func TestFastDotGeneralMatchesBuiltin(t *testing.T) {
+	cases := []struct {
+		lhs, rhs       []int
+		lc, lb, rc, rb []int
+	}{
+		{[]int{8, 16, 16, 32}, []int{32, 48}, []int{3}, nil, []int{0}, nil},                   // 1×1 convolution / dense
+		{[]int{2048, 64}, []int{64, 64}, []int{1}, nil, []int{0}, nil},                        // Winograd product
+		{[]int{2048, 64}, []int{2048, 32}, []int{0}, nil, []int{0}, nil},                      // its kernel gradient (Aᵀ·B)
+		{[]int{2048, 32}, []int{64, 32}, []int{1}, nil, []int{1}, nil},                        // its input gradient (A·Bᵀ)
+		{[]int{4, 64, 32}, []int{4, 64, 32}, []int{2}, []int{0}, []int{2}, []int{0}},          // attention scores
+		{[]int{4, 64, 64}, []int{4, 64, 32}, []int{2}, []int{0}, []int{1}, []int{0}},          // attention output
+		{[]int{4, 64, 64}, []int{4, 64, 32}, []int{1}, []int{0}, []int{1}, []int{0}},          // its gradient
+		{[]int{3, 5, 7, 9}, []int{9, 7, 3, 11}, []int{3, 2}, []int{0}, []int{0, 1}, []int{2}}, // scattered axes
+		{[]int{6, 10, 12}, []int{12, 6, 5}, []int{2}, []int{0}, []int{0}, []int{1}},           // batch in the middle
+		{[]int{16, 9}, []int{9, 96}, []int{1}, nil, []int{0}, nil},                            // Winograd kernel transform
+		{[]int{5, 7, 3}, []int{3, 2}, []int{2}, nil, []int{0}, nil},                           // too small: builtin
+	}
+	calls := GoKernelCalls(backends.OpTypeDotGeneral)
+	for _, c := range cases {
+		name := fmt.Sprintf("%v·%v c%v%v b%v%v", c.lhs, c.rhs, c.lc, c.rc, c.lb, c.rb)
+		compareFast(t, name, func(x []*Node) []*Node {
+			return []*Node{DotGeneral(x[0], c.lc, c.lb, x[1], c.rc, c.rb)}
+		}, c.lhs, c.rhs)
+	}
+	// All but the scattered-axes and the tiny product ran on sgemm.
+	if n := GoKernelCalls(backends.OpTypeDotGeneral) - calls; n != int64(len(cases)-2) {
+		t.Errorf("sgemm ran %d of the %d products it covers", n, len(cases)-2)
+	}
+}
+
+func TestViewOperand(t *testing.T) {
+	// [B,H,W,C] contracting C, batch none: cross H·W·B collapses (stride C), contract stride 1.
+	v, ok := viewOperand([]int{2, 3, 4, 5}, []int{3}, nil)
+	if !ok || v.cross != 24 || v.crossStride != 5 || v.contract != 5 || v.contractStride != 1 || v.batch != 1 {
+		t.Errorf("NHWC·W: got %+v, %v", v, ok)
+	}
+	// Contracting axes out of memory order do not collapse.
+	if _, ok := viewOperand([]int{3, 5, 7, 9}, []int{3, 2}, []int{0}); ok {
+		t.Error("contracting axes [3 2] collapsed to one stride")
+	}
+	// Unit dimensions never break a group.
+	v, ok = viewOperand([]int{4, 1, 6}, []int{0, 1}, nil)
+	if !ok || v.contract != 4 || v.contractStride != 6 || v.cross != 6 || v.crossStride != 1 {
+		t.Errorf("unit axis: got %+v, %v", v, ok)
+	}
+}
+
+func TestFastOpsMatchBuiltin(t *testing.T) {
+	ops := []backends.OpType{backends.OpTypeSlice, backends.OpTypeBroadcastInDim, backends.OpTypeTranspose,
+		backends.OpTypeConcatenate, backends.OpTypeReduceSum, backends.OpTypeReduceMax, backends.OpTypeExp,
+		backends.OpTypeLogistic, backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv}
+	before := make([]int64, len(ops))
+	for i, op := range ops {
+		before[i] = GoKernelCalls(op)
+	}
+	x4 := []int{2, 6, 10, 8}
+	compareFast(t, "slices", func(x []*Node) []*Node {
+		return []*Node{
+			Slice(x[0], AxisRange(), AxisRange(1, 5).Stride(2), AxisRange(), AxisRange()),
+			Slice(x[0], AxisRange(), AxisRange(), AxisRange(3, 9).Stride(3), AxisRange(2, 6)),
+			Slice(x[0], AxisElem(1)),
+		}
+	}, x4)
+	compareFast(t, "broadcasts and transposes", func(x []*Node) []*Node {
+		b := BroadcastToDims(Reshape(x[1], 1, 1, 1, 8), x4...)
+		return []*Node{b, TransposeAllAxes(x[0], 0, 3, 1, 2), BroadcastToDims(Reshape(x[1], 8, 1), 8, 5),
+			Add(x[0], b), Mul(x[0], MulScalar(x[0], 0.5)), Sub(x[0], b), Div(x[0], AddScalar(Square(b), 1))}
+	}, x4, []int{8})
+	compareFast(t, "concatenate and reductions", func(x []*Node) []*Node {
+		return []*Node{Concatenate([]*Node{x[0], Neg(x[0]), x[0]}, 2), ReduceSum(x[0], 1, 3), ReduceMax(x[0], 2),
+			ReduceAllSum(x[0]), ReduceSum(Reshape(x[0], 2, 60, 4, 2), 1, 3)}
+	}, x4)
+	compareFast(t, "element-wise", func(x []*Node) []*Node {
+		return []*Node{Exp(x[0]), Sigmoid(x[0]), Sqrt(Abs(x[0])), Tanh(x[0]), Max(x[0], Neg(x[0])), Min(x[0], x[0])}
+	}, x4)
+	for i, op := range ops {
+		if GoKernelCalls(op) == before[i] {
+			t.Errorf("the fast %s kernel never ran", op)
+		}
+	}
+}
