@@ -162,6 +162,10 @@ func benchPassRun(b *testing.B, m *UNet2DModel, pass benchPass, batch, size int,
 		b.Fatal(err)
 	}
 	runtime.GC()
+	profile := os.Getenv("LOCO_OP_PROFILE") != ""
+	if profile {
+		mlx.StartOpProfile()
+	}
 	probe := startMemProbe()
 	cpu0 := processCPU()
 	b.ResetTimer()
@@ -169,6 +173,9 @@ func benchPassRun(b *testing.B, m *UNet2DModel, pass benchPass, batch, size int,
 		runPass(b, e, args)
 	}
 	b.StopTimer()
+	if profile {
+		logOpProfile(b, mlx.StopOpProfile(), b.N*batch)
+	}
 	cpu := processCPU() - cpu0
 	heapPeak, rssPeak := probe.stop()
 	msPerSample := float64(b.Elapsed().Microseconds()) / 1e3 / float64(b.N*batch)
@@ -185,6 +192,29 @@ func benchPassRun(b *testing.B, m *UNet2DModel, pass benchPass, batch, size int,
 	}
 	b.ReportMetric(heapPeak, "heap-peak-MB")
 	b.ReportMetric(rssPeak, "rss-peak-MB")
+}
+
+// logOpProfile prints the time per sample spent in each kind of op (LOCO_OP_PROFILE=1).
+func logOpProfile(b *testing.B, stats []mlx.OpStat, samples int) {
+	var sb strings.Builder
+	var total time.Duration
+	for _, s := range stats {
+		total += s.Time
+	}
+	fmt.Fprintf(&sb, "ops (go kernels %v), per sample: %.1f ms in ops\n", mlx.GoKernelsOn(), total.Seconds()*1e3/float64(samples))
+	fmt.Fprintf(&sb, "%-18s %8s %9s %6s %12s %9s\n", "op", "calls", "ms", "%", "Melem", "GFLOP/s")
+	for _, s := range stats {
+		if s.Time < total/500 {
+			continue
+		}
+		gflops := ""
+		if s.FLOPs > 0 {
+			gflops = fmt.Sprintf("%.1f", s.GFLOPS())
+		}
+		fmt.Fprintf(&sb, "%-18s %8d %9.2f %6.1f %12.2f %9s\n", s.Op, s.Calls/int64(samples), s.Time.Seconds()*1e3/float64(samples),
+			100*s.Time.Seconds()/total.Seconds(), float64(s.Elements)/1e6/float64(samples), gflops)
+	}
+	b.Log("\n" + sb.String())
 }
 
 // memProbe samples the live Go heap while a benchmark runs and resets and reads the process's peak RSS.

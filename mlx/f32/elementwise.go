@@ -18,20 +18,19 @@ const (
 func Unary(op UnaryOp, dst, src []float32) {
 	src = src[:len(dst)]
 	cost := 1.0
-	if op == Exp || op == Logistic || op == Tanh {
+	switch op {
+	case Exp, Logistic:
+		cost = 2
+	case Tanh:
 		cost = 8
 	}
 	Parallel(len(dst), cost, func(lo, hi int) {
 		d, s := dst[lo:hi], src[lo:hi]
 		switch op {
 		case Exp:
-			for i, v := range s {
-				d[i] = exp32(v)
-			}
+			expSlice(d, s)
 		case Logistic:
-			for i, v := range s {
-				d[i] = logistic32(v)
-			}
+			logisticSlice(d, s)
 		case Neg:
 			for i, v := range s {
 				d[i] = -v
@@ -102,6 +101,9 @@ func apply(op BinaryOp, x, y float32) float32 {
 
 func binaryVectors(op BinaryOp, d, a, b []float32) {
 	a, b = a[:len(d)], b[:len(d)]
+	if n := binaryVectorsAsm(op, d, a, b); n > 0 {
+		d, a, b = d[n:], a[n:], b[n:]
+	}
 	switch op {
 	case Add:
 		for i := range d {
@@ -174,7 +176,7 @@ func binaryScalarVector(op BinaryOp, d []float32, x float32, b []float32) {
 // polynomial, as in Cephes' expf), with the limits of float32: +Inf above ln(MaxFloat32), 0 far below.
 func exp32(x float32) float32 {
 	const (
-		maxArg = 88.72283905206835  // ln(math.MaxFloat32)
+		maxArg = 88.72283905206835   // ln(math.MaxFloat32)
 		minArg = -103.97207708399179 // ln of the smallest denormal
 		log2e  = 1.44269504088896341
 		ln2hi  = 0.693359375

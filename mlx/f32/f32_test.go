@@ -280,3 +280,32 @@ func BenchmarkKernels(b *testing.B) {
 	}
 	_ = fmt.Sprint()
 }
+
+func TestVectorExpMatchesScalar(t *testing.T) {
+	var xs []float32
+	for x := float32(-120); x <= 100; x += 0.0173 {
+		xs = append(xs, x)
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), 88.72, 88.73, -87.33, -103.9, -104, 1e30, -1e30,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 3, 5) // a tail past the last 8
+	for _, c := range []struct {
+		name   string
+		vec    func(d, s []float32)
+		scalar func(float32) float32
+	}{{"exp", expSlice, exp32}, {"logistic", logisticSlice, logistic32}} {
+		got := make([]float32, len(xs))
+		c.vec(got, xs)
+		for i, x := range xs {
+			want := c.scalar(x)
+			if x != x {
+				if got[i] == got[i] {
+					t.Errorf("%s(NaN) = %g", c.name, got[i])
+				}
+				continue
+			}
+			if d := math.Abs(float64(got[i] - want)); d > 2e-7*math.Abs(float64(want)) && d > 1.5e-45 {
+				t.Errorf("%s(%g): vector %g, scalar %g", c.name, x, got[i], want)
+			}
+		}
+	}
+}

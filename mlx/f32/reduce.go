@@ -148,7 +148,5 @@ func combine(op ReduceOp, out, in []float32) {
 		}
 		return
 	}
-	for i, v := range in {
-		out[i] += v
-	}
+	binaryVectors(Add, out, out, in)
 }

@@ -2,8 +2,9 @@
 // micro-kernels in assembly (AVX2+FMA on amd64, chosen at run time from the CPU's features; a pure-Go kernel
 // elsewhere) and several cores.
 //
-// Operands are strided views, so transposed and batched layouts need no copies beyond the packing every fast
-// matrix multiply does. The result is written row-major and contiguous.
+// Operands are strided views (View), so transposed and batched layouts need no copies beyond the packing every
+// fast matrix multiply does, or any Operand that packs its own blocks (an implicit im2col matrix, for instance).
+// The result is written row-major.
 package sgemm
 
 import (
@@ -13,11 +14,48 @@ import (
 	"unsafe"
 )
 
+// Operand is a matrix that copies blocks of itself into packed buffers.
+type Operand interface {
+	// Pack writes element (r0+i, c0+j) to dst[i·ld+j] for i < rows, j < cols.
+	Pack(dst []float32, ld, r0, rows, c0, cols int)
+}
+
+// rowReader is implemented by operands whose rows can be read in place: row r is data[off+r·ld:] with
+// consecutive columns.
+type rowReader interface {
+	rows() (data []float32, off, ld int, ok bool)
+}
+
 // View is a batch of matrices inside a flat slice: element (b, i, j) is Data[b*BatchStride + i*RowStride +
 // j*ColStride]. Strides are in elements and may be anything that stays inside Data (zero repeats a value).
 type View struct {
 	Data                              []float32
 	BatchStride, RowStride, ColStride int
+}
+
+// matrix is batch element b of a View, as an Operand.
+type matrix struct {
+	v   View
+	off int
+}
+
+func (m matrix) Pack(dst []float32, ld, r0, rows, c0, cols int) {
+	v := m.v
+	for i := range rows {
+		out := dst[i*ld : i*ld+cols]
+		off := m.off + (r0+i)*v.RowStride + c0*v.ColStride
+		if v.ColStride == 1 {
+			copy(out, v.Data[off:off+cols])
+			continue
+		}
+		for j := range out {
+			out[j] = v.Data[off+j*v.ColStride]
+		}
+	}
+}
+
+func (m matrix) rows() ([]float32, int, int, bool) {
+	return m.v.Data, m.off, m.v.RowStride, m.v.ColStride == 1
 }
 
 // Problem is C = A·B for a batch of matrices: A is batch×M×K, B batch×K×N, C batch×M×N (row-major, contiguous).
@@ -37,6 +75,7 @@ const (
 	nr = 16  // columns of C per micro-kernel call (two 8-wide AVX vectors)
 	kc = 256 // depth of one pass (a 6×kc A panel and a kc×16 B panel stay in L1)
 	mc = 96  // rows of one task (its A block, mc×kc, stays in L2)
+	nc = 256 // columns of one task
 )
 
 // minParallelFLOPs is the least work worth splitting over goroutines.
@@ -53,7 +92,7 @@ func Mul(c []float32, p Problem) error {
 	if err := p.check(len(c)); err != nil {
 		return err
 	}
-	mulInto(c, p, Workers)
+	mulBatched(c, p, Workers)
 	return nil
 }
 
@@ -64,9 +103,6 @@ func (p Problem) check(lenC int) error {
 	if lenC < p.Batch*p.M*p.N {
 		return fmt.Errorf("sgemm: C has %d elements, need %d", lenC, p.Batch*p.M*p.N)
 	}
-	last := func(v View, rows, cols int) int {
-		return (p.Batch-1)*v.BatchStride + (rows-1)*v.RowStride + (cols-1)*v.ColStride
-	}
 	for _, v := range []struct {
 		name       string
 		view       View
@@ -75,40 +111,65 @@ func (p Problem) check(lenC int) error {
 		if v.view.BatchStride < 0 || v.view.RowStride < 0 || v.view.ColStride < 0 {
 			return fmt.Errorf("sgemm: %s has negative strides", v.name)
 		}
-		if n := last(v.view, v.rows, v.cols); n >= len(v.view.Data) {
-			return fmt.Errorf("sgemm: %s reaches element %d of %d", v.name, n, len(v.view.Data))
+		last := (p.Batch-1)*v.view.BatchStride + (v.rows-1)*v.view.RowStride + (v.cols-1)*v.view.ColStride
+		if last >= len(v.view.Data) {
+			return fmt.Errorf("sgemm: %s reaches element %d of %d", v.name, last, len(v.view.Data))
 		}
 	}
 	return nil
 }
 
-// packedB is B of one batch element in panels of nr columns: panel j holds rows 0..K-1 of columns
-// [j·nr, j·nr+nr), row-major (nr floats per row), zero-padded past N.
-func packB(dst []float32, p Problem, b int) {
-	v := p.B
-	base := b * v.BatchStride
-	panels := (p.N + nr - 1) / nr
-	for jp := range panels {
+func mulBatched(c []float32, p Problem, workers int) {
+	if p.FLOPs() < minParallelFLOPs {
+		workers = 1
+	}
+	ops := make([]product, p.Batch)
+	for b := range ops {
+		ops[b] = product{
+			c: c[b*p.M*p.N : (b+1)*p.M*p.N], ldc: p.N, m: p.M, n: p.N, k: p.K,
+			a: matrix{p.A, b * p.A.BatchStride}, b: matrix{p.B, b * p.B.BatchStride},
+		}
+	}
+	run(ops, workers)
+}
+
+// MulOperands computes C = A·B (A is m×k, B k×n) into c, whose rows are ldc elements apart; with accumulate,
+// C += A·B.
+func MulOperands(c []float32, ldc, m, n, k int, a, b Operand, accumulate bool) error {
+	if m <= 0 || n <= 0 || k <= 0 || ldc < n {
+		return fmt.Errorf("sgemm: bad sizes M %d, N %d, K %d, ldc %d", m, n, k, ldc)
+	}
+	if len(c) < (m-1)*ldc+n {
+		return fmt.Errorf("sgemm: C has %d elements, need %d", len(c), (m-1)*ldc+n)
+	}
+	workers := Workers
+	if 2*float64(m)*float64(n)*float64(k) < minParallelFLOPs {
+		workers = 1
+	}
+	run([]product{{c: c, ldc: ldc, m: m, n: n, k: k, a: a, b: b, accumulate: accumulate}}, workers)
+	return nil
+}
+
+// product is one C = A·B (or C += A·B).
+type product struct {
+	c          []float32
+	ldc        int
+	m, n, k    int
+	a, b       Operand
+	accumulate bool
+	packedB    []float32 // B in panels of nr columns: panel j is k×nr, row-major, zero-padded past n
+}
+
+func (p *product) panels() int { return (p.n + nr - 1) / nr }
+
+func (p *product) packB() {
+	for jp := range p.panels() {
 		j0 := jp * nr
-		cols := min(nr, p.N-j0)
-		out := dst[jp*p.K*nr : (jp+1)*p.K*nr]
-		if v.ColStride == 1 {
-			for k := range p.K {
-				row := out[k*nr : k*nr+nr]
-				src := v.Data[base+k*v.RowStride+j0:]
-				copy(row[:cols], src[:cols])
-				clear(row[cols:])
-			}
-			continue
+		panel := p.packedB[jp*p.k*nr : (jp+1)*p.k*nr]
+		if cols := min(nr, p.n-j0); cols < nr {
+			clear(panel)
 		}
-		for k := range p.K {
-			row := out[k*nr : k*nr+nr]
-			off := base + k*v.RowStride + j0*v.ColStride
-			for j := range cols {
-				row[j] = v.Data[off+j*v.ColStride]
-			}
-			clear(row[cols:])
-		}
+		p.b.Pack(panel, nr, 0, p.k, j0, min(nr, p.n-j0))
 	}
 }
 
@@ -123,70 +184,85 @@ func getFloats(n int) *[]float32 {
 	return &s
 }
 
-func mulInto(c []float32, p Problem, workers int) {
-	panels := (p.N + nr - 1) / nr
-	bSize := panels * nr * p.K
-	packedBuf := getFloats(p.Batch * bSize)
-	defer floatPool.Put(packedBuf)
-	packed := *packedBuf
+// task is a block of rows and columns of one product.
+type task struct {
+	p          *product
+	m0, j0, j1 int // first row; panels [j0, j1)
+}
 
-	if workers < 1 || p.FLOPs() < minParallelFLOPs {
-		workers = 1
+func run(ops []product, workers int) {
+	total := 0
+	for i := range ops {
+		total += ops[i].panels() * nr * ops[i].k
 	}
-	// Tasks: (batch element, block of mc rows).
-	mBlocks := (p.M + mc - 1) / mc
-	tasks := p.Batch * mBlocks
-	workers = min(workers, tasks)
-	if workers == 1 {
-		for b := range p.Batch {
-			packB(packed[b*bSize:(b+1)*bSize], p, b)
+	buf := getFloats(total)
+	defer floatPool.Put(buf)
+	var tasks []task
+	pos := 0
+	for i := range ops {
+		p := &ops[i]
+		size := p.panels() * nr * p.k
+		p.packedB = (*buf)[pos : pos+size]
+		pos += size
+		panelsPerTask := nc / nr
+		if mBlocks := (p.m + mc - 1) / mc; mBlocks >= 2*workers {
+			panelsPerTask = p.panels() // enough row blocks to share: keep whole rows together
+		}
+		for m0 := 0; m0 < p.m; m0 += mc {
+			for j0 := 0; j0 < p.panels(); j0 += panelsPerTask {
+				tasks = append(tasks, task{p, m0, j0, min(p.panels(), j0+panelsPerTask)})
+			}
+		}
+	}
+	workers = min(workers, len(tasks))
+	if workers <= 1 {
+		for i := range ops {
+			ops[i].packB()
 		}
 		var ws workspace
-		for t := range tasks {
-			ws.task(c, p, packed, bSize, t/mBlocks, (t%mBlocks)*mc)
+		for _, t := range tasks {
+			ws.do(t)
 		}
 		ws.release()
 		return
 	}
-	parallel(workers, p.Batch, func(b int) { packB(packed[b*bSize:(b+1)*bSize], p, b) })
-	parallelWithState(workers, tasks, func(ws *workspace, t int) {
-		ws.task(c, p, packed, bSize, t/mBlocks, (t%mBlocks)*mc)
-	})
+	parallel(workers, len(ops), func(_ *workspace, i int) { ops[i].packB() })
+	parallel(workers, len(tasks), func(ws *workspace, i int) { ws.do(tasks[i]) })
 }
 
-// parallel runs fn(0..n-1) on up to workers goroutines, handing out indices in order.
-func parallel(workers, n int, fn func(i int)) {
-	parallelWithState(workers, n, func(_ *workspace, i int) { fn(i) })
-}
-
-func parallelWithState(workers, n int, fn func(ws *workspace, i int)) {
+// parallel runs fn(0..n-1) on up to workers goroutines (the caller's included), handing out indices in order.
+func parallel(workers, n int, fn func(ws *workspace, i int)) {
 	workers = min(workers, n)
-	var next int64
 	var mu sync.Mutex
+	next := 0
 	take := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		i := int(next)
+		i := next
 		next++
 		return i
 	}
+	work := func() {
+		var ws workspace
+		defer ws.release()
+		for i := take(); i < n; i = take() {
+			fn(&ws, i)
+		}
+	}
 	var wg sync.WaitGroup
-	for range workers {
+	for range workers - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var ws workspace
-			defer ws.release()
-			for i := take(); i < n; i = take() {
-				fn(&ws, i)
-			}
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
 }
 
-// workspace holds one goroutine's scratch memory: a packed copy of A when its rows are not contiguous, the
-// zero-padded last rows, and an edge tile of C.
+// workspace holds one goroutine's scratch memory: a packed block of A, the zero-padded last rows, and an
+// edge tile of C.
 type workspace struct {
 	aBuf *[]float32
 	tail [mr * kc]float32
@@ -200,57 +276,51 @@ func (w *workspace) release() {
 	}
 }
 
-// task computes rows [m0, m0+mc) of C for batch element b.
-func (w *workspace) task(c []float32, p Problem, packed []float32, bSize, b, m0 int) {
-	rows := min(mc, p.M-m0)
-	a := p.A
-	aBase := b*a.BatchStride + m0*a.RowStride
-	aData, lda := a.Data, a.RowStride
-	if a.ColStride != 1 {
-		// Pack this block of A row-major (rows × K).
-		if w.aBuf == nil || cap(*w.aBuf) < rows*p.K {
-			w.release()
-			w.aBuf = getFloats(mc * p.K)
-		}
-		buf := (*w.aBuf)[:rows*p.K]
-		for i := range rows {
-			row := buf[i*p.K : (i+1)*p.K]
-			off := aBase + i*a.RowStride
-			for k := range row {
-				row[k] = a.Data[off+k*a.ColStride]
-			}
-		}
-		aData, aBase, lda = buf, 0, p.K
+// do computes a block of mc rows and up to nc columns of C.
+func (w *workspace) do(t task) {
+	p := t.p
+	rows := min(mc, p.m-t.m0)
+	data, off, lda, direct := []float32(nil), 0, 0, false
+	if rr, ok := p.a.(rowReader); ok {
+		data, off, lda, direct = rr.rows()
 	}
-	bPacked := packed[b*bSize : (b+1)*bSize]
-	cBlock := c[(b*p.M+m0)*p.N:]
-	panels := (p.N + nr - 1) / nr
-	for k0 := 0; k0 < p.K; k0 += kc {
-		depth := min(kc, p.K-k0)
-		accumulate := k0 > 0
+	for k0 := 0; k0 < p.k; k0 += kc {
+		depth := min(kc, p.k-k0)
+		accumulate := p.accumulate || k0 > 0
+		var aData []float32
+		var aBase, aStride int
+		if direct {
+			aData, aBase, aStride = data, off+t.m0*lda+k0, lda
+		} else {
+			if w.aBuf == nil {
+				w.aBuf = getFloats(mc * kc)
+			}
+			aData, aBase, aStride = *w.aBuf, 0, depth
+			p.a.Pack(aData, depth, t.m0, rows, k0, depth)
+		}
 		for i0 := 0; i0 < rows; i0 += mr {
 			h := min(mr, rows-i0)
-			aPtr := &aData[aBase+i0*lda+k0]
-			aStride := lda
+			aPtr, stride := &aData[aBase+i0*aStride], aStride
 			if h < mr {
 				// Copy the last rows into a zero-padded block so the kernel reads nothing out of range.
 				clear(w.tail[:mr*depth])
 				for i := range h {
-					copy(w.tail[i*depth:(i+1)*depth], aData[aBase+(i0+i)*lda+k0:][:depth])
+					copy(w.tail[i*depth:(i+1)*depth], aData[aBase+(i0+i)*aStride:][:depth])
 				}
-				aPtr, aStride = &w.tail[0], depth
+				aPtr, stride = &w.tail[0], depth
 			}
-			for jp := range panels {
+			cRow := (t.m0 + i0) * p.ldc
+			for jp := t.j0; jp < t.j1; jp++ {
 				j0 := jp * nr
-				wdt := min(nr, p.N-j0)
-				bPtr := &bPacked[jp*p.K*nr+k0*nr]
+				wdt := min(nr, p.n-j0)
+				bPtr := &p.packedB[jp*p.k*nr+k0*nr]
 				if h == mr && wdt == nr {
-					kernel(depth, aPtr, aStride, bPtr, &cBlock[i0*p.N+j0], p.N, accumulate)
+					kernel(depth, aPtr, stride, bPtr, &p.c[cRow+j0], p.ldc, accumulate)
 					continue
 				}
-				kernel(depth, aPtr, aStride, bPtr, &w.tile[0], nr, false)
+				kernel(depth, aPtr, stride, bPtr, &w.tile[0], nr, false)
 				for i := range h {
-					dst := cBlock[(i0+i)*p.N+j0:][:wdt]
+					dst := p.c[cRow+i*p.ldc+j0:][:wdt]
 					src := w.tile[i*nr:][:wdt]
 					if accumulate {
 						for j := range dst {

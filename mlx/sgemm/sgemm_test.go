@@ -52,7 +52,7 @@ func TestMulMatchesNaive(t *testing.T) {
 				c[batch*m*n] = 42
 				p := Problem{Batch: batch, M: m, N: n, K: k, A: a, B: b}
 				for _, workers := range []int{1, 3} {
-					mulInto(c, p, workers)
+					mulBatched(c, p, workers)
 					name := fmt.Sprintf("b%d_m%d_n%d_k%d_A%d_B%d_w%d", batch, m, n, k, la, lb, workers)
 					for bb := range batch {
 						for i := range m {
@@ -144,10 +144,54 @@ func BenchmarkMul(b *testing.B) {
 		for _, w := range []int{1, Workers} {
 			b.Run(fmt.Sprintf("%dx%dx%dx%d/workers=%d", s[0], s[1], s[2], s[3], w), func(b *testing.B) {
 				for range b.N {
-					mulInto(c, p, w)
+					mulBatched(c, p, w)
 				}
 				b.ReportMetric(p.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
+	}
+}
+
+// funcOperand is an Operand defined element by element.
+type funcOperand func(i, j int) float32
+
+func (f funcOperand) Pack(dst []float32, ld, r0, rows, c0, cols int) {
+	for i := range rows {
+		for j := range cols {
+			dst[i*ld+j] = f(r0+i, c0+j)
+		}
+	}
+}
+
+func TestMulOperandsAccumulates(t *testing.T) {
+	for _, s := range [][3]int{{1, 1, 1}, {7, 5, 3}, {200, 40, 600}, {13, 700, 20}} {
+		m, n, k := s[0], s[1], s[2]
+		a := funcOperand(func(i, j int) float32 { return float32((i*7+j*3)%11) - 5 })
+		b := funcOperand(func(i, j int) float32 { return float32((i*5+j*13)%7) - 3 })
+		ldc := n + 3
+		c := make([]float32, m*ldc)
+		for i := range c {
+			c[i] = float32(i % 5)
+		}
+		orig := append([]float32(nil), c...)
+		if err := MulOperands(c, ldc, m, n, k, a, b, true); err != nil {
+			t.Fatal(err)
+		}
+		for i := range m {
+			for j := range ldc {
+				want := float64(orig[i*ldc+j])
+				if j < n {
+					for p := range k {
+						want += float64(a(i, p)) * float64(b(p, j))
+					}
+				}
+				if got := float64(c[i*ldc+j]); got != want { // small integers: exact
+					t.Fatalf("%v: C[%d,%d] = %g, want %g", s, i, j, got, want)
+				}
+			}
+		}
+	}
+	if err := MulOperands(make([]float32, 3), 2, 2, 2, 2, nil, nil, false); err == nil {
+		t.Error("short C: no error")
 	}
 }

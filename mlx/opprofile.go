@@ -1,0 +1,121 @@
+package mlx
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+)
+
+// OpStat is the time the pure-Go backend spent in one kind of op while profiling was on.
+type OpStat struct {
+	Op       string
+	Calls    int64
+	Time     time.Duration // wall time inside the op's executor
+	Elements int64         // elements written (outputs' sizes)
+	FLOPs    float64       // floating-point operations, for DotGeneral (2·batch·M·N·K)
+}
+
+// GFLOPS is the rate of floating-point operations (DotGeneral only).
+func (s OpStat) GFLOPS() float64 {
+	if s.Time <= 0 {
+		return 0
+	}
+	return s.FLOPs / s.Time.Seconds() / 1e9
+}
+
+var (
+	profileOn    atomic.Bool
+	profileMu    sync.Mutex
+	profileStats map[backends.OpType]*OpStat
+	profileOnce  sync.Once
+)
+
+// StartOpProfile starts timing every op the pure-Go backend executes (per op type), until StopOpProfile. It
+// costs two clock readings per op. Ops running at the same time on several goroutines add their times.
+func StartOpProfile() {
+	profileOnce.Do(wrapAllForProfile)
+	profileMu.Lock()
+	profileStats = map[backends.OpType]*OpStat{}
+	profileMu.Unlock()
+	profileOn.Store(true)
+}
+
+// StopOpProfile stops timing and returns the statistics by op type, most time first.
+func StopOpProfile() []OpStat {
+	profileOn.Store(false)
+	profileMu.Lock()
+	defer profileMu.Unlock()
+	out := make([]OpStat, 0, len(profileStats))
+	for _, s := range profileStats {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time > out[j].Time })
+	return out
+}
+
+// wrapAllForProfile wraps every executor of simplego's table (after InstallGoKernels, so the fast kernels are
+// timed too) with a timer that is active only while profiling.
+func wrapAllForProfile() {
+	InstallGoKernels()
+	for i, exec := range simplegoExecutors {
+		if exec == nil {
+			continue
+		}
+		op := backends.OpType(i)
+		simplegoExecutors[i] = func(backend *simplego.Backend, node *simplego.Node, inputs []*simplego.Buffer, owned []bool) (*simplego.Buffer, error) {
+			if !profileOn.Load() {
+				return exec(backend, node, inputs, owned)
+			}
+			var flops float64
+			if op == backends.OpTypeDotGeneral {
+				flops = dotGeneralFLOPs(backend, node, inputs)
+			}
+			start := time.Now()
+			out, err := exec(backend, node, inputs, owned)
+			elapsed := time.Since(start)
+			var elements int64
+			if out != nil {
+				if s, err := backend.BufferShape(out); err == nil {
+					elements = int64(s.Size())
+				}
+			}
+			profileMu.Lock()
+			s := profileStats[op]
+			if s == nil {
+				s = &OpStat{Op: op.String()}
+				profileStats[op] = s
+			}
+			s.Calls++
+			s.Time += elapsed
+			s.Elements += elements
+			s.FLOPs += flops
+			profileMu.Unlock()
+			return out, err
+		}
+	}
+}
+
+// dotGeneralFLOPs is 2 · (output size) · (contracted size) for a DotGeneral node.
+func dotGeneralFLOPs(backend *simplego.Backend, node *simplego.Node, inputs []*simplego.Buffer) float64 {
+	lc, _, _, _, ok := dotGeneralAxes(node)
+	dims, ok2 := nodeDims(node)
+	if !ok || !ok2 || len(inputs) != 2 || inputs[0] == nil {
+		return 0
+	}
+	ls, err := backend.BufferShape(inputs[0])
+	if err != nil {
+		return 0
+	}
+	flops := 2.0
+	for _, a := range lc {
+		flops *= float64(ls.Dimensions[a])
+	}
+	for _, d := range dims {
+		flops *= float64(d)
+	}
+	return flops
+}
