@@ -33,6 +33,7 @@ func installFastOps(replace func(op backends.OpType, fast func(orig goExecutor) 
 			}
 		})
 	}
+	add(backends.OpTypeConvGeneral, fastConvGeneral)
 	add(backends.OpTypeSlice, fastSlice)
 	add(backends.OpTypeBroadcastInDim, fastBroadcastInDim)
 	add(backends.OpTypeTranspose, fastTranspose)

@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/core/tensors/images"
 )
 
 // execFloat32 runs fn on float32 inputs with the fast kernels on or off and returns its outputs.
@@ -145,5 +146,32 @@ func TestFastOpsMatchBuiltin(t *testing.T) {
 		if GoKernelCalls(op) == before[i] {
 			t.Errorf("the fast %s kernel never ran", op)
 		}
+	}
+}
+
+func TestFastConvMatchesBuiltin(t *testing.T) {
+	calls := GoKernelCalls(backends.OpTypeConvGeneral)
+	x, k := []int{2, 9, 8, 5}, []int{3, 3, 5, 7}
+	compareFast(t, "conv 3×3 same", func(v []*Node) []*Node {
+		return []*Node{Convolve(v[0], v[1]).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()}
+	}, x, k)
+	compareFast(t, "conv strided, dilated, asymmetric", func(v []*Node) []*Node {
+		return []*Node{
+			Convolve(v[0], v[1]).PaddingPerDim([][2]int{{0, 1}, {2, 0}}).StridePerAxis(2, 1).Done(),
+			Convolve(v[0], v[1]).NoPadding().DilationPerAxis(2, 1).StridePerAxis(1, 1).Done(),
+		}
+	}, x, k)
+	compareFast(t, "conv channels first", func(v []*Node) []*Node {
+		return []*Node{Convolve(v[0], v[1]).ChannelsAxis(images.ChannelsFirst).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()}
+	}, []int{2, 5, 9, 8}, []int{7, 5, 3, 3})
+	// Gradients: the input's is a convolution with the reversed kernel, the kernel's one with the input and the
+	// cotangent as operands (other axis layouts).
+	compareFast(t, "conv gradients", func(v []*Node) []*Node {
+		y := Convolve(v[0], v[1]).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+		g := Gradient(ReduceAllSum(Mul(y, v[2])), v[0], v[1])
+		return []*Node{y, g[0], g[1]}
+	}, x, k, []int{2, 9, 8, 7})
+	if n := GoKernelCalls(backends.OpTypeConvGeneral) - calls; n < 7 {
+		t.Errorf("the fast convolution ran %d times, want ≥ 7", n)
 	}
 }

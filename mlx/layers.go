@@ -12,8 +12,9 @@ import (
 type ConvMethod int
 
 const (
-	// ConvAuto uses im2col on the pure-Go backend (7–10× faster there than its builtin convolution) and the
-	// backend's own convolution elsewhere for stride-1 convolutions.
+	// ConvAuto uses the backend's own convolution for stride-1 convolutions: XLA's, or on the pure-Go backend the
+	// implicit-GEMM executor InstallGoKernels puts in place of simplego's (which is 100× slower: with the fast
+	// kernels off, ConvAuto picks Winograd or im2col there instead).
 	ConvAuto ConvMethod = iota
 	// ConvIm2Col gathers the k×k patches with Slices and multiplies them with one DotGeneral.
 	ConvIm2Col
@@ -48,7 +49,8 @@ func Conv2D(x, kernel *Node, stride int, pad [4]int) *Node {
 	if method == ConvAuto {
 		method = ConvIm2Col
 		switch {
-		case !IsPureGo(x.Graph().Backend()):
+		case !IsPureGo(x.Graph().Backend()) || GoKernelsOn():
+			// XLA's convolutions, or this package's implicit-GEMM executor on the pure-Go backend.
 			method = ConvBuiltin
 		case cin >= 16:
 			// With few input channels im2col's single contraction (9·Cin) is cheaper than Winograd's 16.
