@@ -3,6 +3,7 @@ package mlx
 import (
 	"reflect"
 	"slices"
+	"sync/atomic"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
@@ -17,6 +18,13 @@ import (
 // kernel dilation; input dilation and grouped convolutions fall back to simplego's own executor. GoMLX's
 // gradients of a convolution are convolutions with other layouts (reversed kernel; input and cotangent as
 // kernel), so they run here too.
+
+// winogradConvs selects Winograd's algorithm for the 3×3 stride-1 convolutions it applies to (tests turn it off
+// to compare with the direct product).
+var winogradConvs = true
+
+// winogradCalls counts the convolutions computed by Winograd's algorithm (for tests).
+var winogradCalls atomic.Int64
 
 // convParams is what the executor needs from simplego's convolution node.
 type convParams struct {
@@ -282,7 +290,13 @@ func fastConvGeneral(backend *simplego.Backend, node *simplego.Node, inputs []*s
 	}
 	m, k := g.rows(), g.depth()
 	a, b := im2col{&g, in}, convKernel{&g, ker}
-	if p.axes.OutputChannels == len(outDims)-1 {
+	channelsLast := p.axes.OutputChannels == len(outDims)-1
+	if winogradConvs && g.winogradApplicable(channelsLast) {
+		winogradConv(&g, in, ker, dst)
+		winogradCalls.Add(1)
+		return out, true
+	}
+	if channelsLast {
 		if sgemm.MulOperands(dst, g.cout, m, g.cout, k, a, b, false) != nil {
 			_ = backend.BufferFinalize(out)
 			return nil, false

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -173,5 +175,79 @@ func TestFastConvMatchesBuiltin(t *testing.T) {
 	}, x, k, []int{2, 9, 8, 7})
 	if n := GoKernelCalls(backends.OpTypeConvGeneral) - calls; n < 7 {
 		t.Errorf("the fast convolution ran %d times, want ≥ 7", n)
+	}
+}
+
+func TestFastWinogradConvMatchesBuiltin(t *testing.T) {
+	calls := winogradCalls.Load()
+	for _, c := range []struct {
+		x, k []int
+		pads [][2]int
+	}{
+		{[]int{2, 9, 8, 16}, []int{3, 3, 16, 24}, [][2]int{{1, 1}, {1, 1}}},   // odd output height
+		{[]int{1, 7, 7, 32}, []int{3, 3, 32, 16}, [][2]int{{0, 0}, {0, 0}}},   // no padding, odd sizes
+		{[]int{3, 20, 6, 17}, []int{3, 3, 17, 19}, [][2]int{{2, 1}, {0, 2}}},  // asymmetric
+		{[]int{1, 40, 40, 16}, []int{3, 3, 16, 16}, [][2]int{{1, 1}, {1, 1}}}, // several tile blocks
+	} {
+		for _, wino := range []bool{true, false} {
+			winogradConvs = wino
+			compareFast(t, fmt.Sprintf("winograd %v: %v * %v pads %v", wino, c.x, c.k, c.pads), func(v []*Node) []*Node {
+				y := Convolve(v[0], v[1]).PaddingPerDim(c.pads).Done()
+				g := Gradient(ReduceAllSum(Mul(y, y)), v[0])
+				return []*Node{y, g[0]}
+			}, c.x, c.k)
+		}
+	}
+	winogradConvs = true
+	// Forward and input gradient of each case.
+	if n := winogradCalls.Load() - calls; n < 8 {
+		t.Errorf("Winograd ran %d times, want ≥ 8", n)
+	}
+}
+
+// processCPU is the CPU time (user + system) the process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkConv times one 3×3 convolution of the tiny UNet's sizes (batch 8) with simplego's executor, the
+// implicit-GEMM one and Winograd's.
+func BenchmarkConv(b *testing.B) {
+	backend := testBackend(b)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, c := range []struct{ x, k []int }{
+		{[]int{8, 32, 32, 32}, []int{3, 3, 32, 32}},
+		{[]int{8, 16, 16, 64}, []int{3, 3, 64, 64}},
+		{[]int{8, 32, 32, 96}, []int{3, 3, 96, 32}},
+	} {
+		x := tensors.FromFlatDataAndDimensions(randFloat32(rng, prod(c.x)), c.x...)
+		k := tensors.FromFlatDataAndDimensions(randFloat32(rng, prod(c.k)), c.k...)
+		e := MustNewExec(backend, func(x, k *Node) *Node {
+			return Convolve(x, k).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+		})
+		flops := 2 * float64(prod(c.x)/c.x[3]*prod(c.k))
+		for _, mode := range []string{"simplego", "gemm", "winograd"} {
+			b.Run(fmt.Sprintf("%v*%v/%s", c.x, c.k, mode), func(b *testing.B) {
+				if mode == "simplego" && testing.Short() {
+					b.Skip("slow")
+				}
+				was := SetGoKernels(mode != "simplego")
+				defer SetGoKernels(was)
+				winogradConvs = mode == "winograd"
+				defer func() { winogradConvs = true }()
+				cpu0 := processCPU()
+				for range b.N {
+					e.MustExec(x, k)[0].FinalizeAll()
+				}
+				cpu := (processCPU() - cpu0).Seconds()
+				b.ReportMetric(flops*float64(b.N)/cpu/1e9, "GFLOP/cpu-s")
+				b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
+			})
+		}
+		e.Finalize()
 	}
 }

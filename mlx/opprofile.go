@@ -16,10 +16,10 @@ type OpStat struct {
 	Calls    int64
 	Time     time.Duration // wall time inside the op's executor
 	Elements int64         // elements written (outputs' sizes)
-	FLOPs    float64       // floating-point operations, for DotGeneral (2·batch·M·N·K)
+	FLOPs    float64       // floating-point operations of DotGeneral (2·batch·M·N·K) and ConvGeneral
 }
 
-// GFLOPS is the rate of floating-point operations (DotGeneral only).
+// GFLOPS is the rate of floating-point operations (DotGeneral and ConvGeneral only).
 func (s OpStat) GFLOPS() float64 {
 	if s.Time <= 0 {
 		return 0
@@ -71,8 +71,11 @@ func wrapAllForProfile() {
 				return exec(backend, node, inputs, owned)
 			}
 			var flops float64
-			if op == backends.OpTypeDotGeneral {
+			switch op {
+			case backends.OpTypeDotGeneral:
 				flops = dotGeneralFLOPs(backend, node, inputs)
+			case backends.OpTypeConvGeneral:
+				flops = convFLOPs(backend, node, inputs)
 			}
 			start := time.Now()
 			out, err := exec(backend, node, inputs, owned)
@@ -97,6 +100,27 @@ func wrapAllForProfile() {
 			return out, err
 		}
 	}
+}
+
+// convFLOPs is 2 · (output size) · (kernel positions) · (input channels) for a ConvGeneral node.
+func convFLOPs(backend *simplego.Backend, node *simplego.Node, inputs []*simplego.Buffer) float64 {
+	p, ok := readConvParams(node)
+	dims, ok2 := nodeDims(node)
+	if !ok || !ok2 || len(inputs) != 2 || inputs[1] == nil {
+		return 0
+	}
+	ks, err := backend.BufferShape(inputs[1])
+	if err != nil {
+		return 0
+	}
+	flops := 2 * float64(ks.Dimensions[p.axes.KernelInputChannels])
+	for _, a := range p.axes.KernelSpatial {
+		flops *= float64(ks.Dimensions[a])
+	}
+	for _, d := range dims {
+		flops *= float64(d)
+	}
+	return flops
 }
 
 // dotGeneralFLOPs is 2 · (output size) · (contracted size) for a DotGeneral node.

@@ -33,3 +33,9 @@ func logisticSlice(d, s []float32) {
 		d[i] = logistic32(v)
 	}
 }
+
+//go:noescape
+func winoInputAVX2(o0, o1, o2, o3, d0, d1, d2, d3 *float32, n int)
+
+//go:noescape
+func winoOutputAVX2(o0, o1, m0, m1, m2, m3 *float32, n int)

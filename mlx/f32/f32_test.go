@@ -309,3 +309,29 @@ func TestVectorExpMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+func TestWinogradTransforms(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, n := range []int{1, 8, 17, 64} {
+		d := make([][]float32, 4)
+		for i := range d {
+			d[i] = randData(rng, n)
+		}
+		o := make([][]float32, 4)
+		for i := range o {
+			o[i] = make([]float32, n)
+		}
+		WinogradInput(o[0], o[1], o[2], o[3], d[0], d[1], d[2], d[3])
+		for i := range n {
+			if o[0][i] != d[0][i]-d[2][i] || o[1][i] != d[1][i]+d[2][i] || o[2][i] != d[2][i]-d[1][i] || o[3][i] != d[1][i]-d[3][i] {
+				t.Fatalf("n=%d: input transform wrong at %d", n, i)
+			}
+		}
+		WinogradOutput(o[0], o[1], d[0], d[1], d[2], d[3])
+		for i := range n {
+			if o[0][i] != d[0][i]+d[1][i]+d[2][i] || o[1][i] != d[1][i]-d[2][i]-d[3][i] {
+				t.Fatalf("n=%d: output transform wrong at %d", n, i)
+			}
+		}
+	}
+}

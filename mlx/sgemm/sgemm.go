@@ -73,7 +73,7 @@ func (p Problem) FLOPs() float64 {
 const (
 	mr = 6   // rows of C per micro-kernel call
 	nr = 16  // columns of C per micro-kernel call (two 8-wide AVX vectors)
-	kc = 256 // depth of one pass (a 6×kc A panel and a kc×16 B panel stay in L1)
+	kc = 320 // greatest depth of one pass (a 6×kc A panel and a kc×16 B panel stay in L1)
 	mc = 96  // rows of one task (its A block, mc×kc, stays in L2)
 	nc = 256 // columns of one task
 )
@@ -93,6 +93,15 @@ func Mul(c []float32, p Problem) error {
 		return err
 	}
 	mulBatched(c, p, Workers)
+	return nil
+}
+
+// MulSerial is Mul on the calling goroutine only (for callers that split the work themselves).
+func MulSerial(c []float32, p Problem) error {
+	if err := p.check(len(c)); err != nil {
+		return err
+	}
+	mulBatched(c, p, 1)
 	return nil
 }
 
@@ -150,6 +159,33 @@ func MulOperands(c []float32, ldc, m, n, k int, a, b Operand, accumulate bool) e
 	return nil
 }
 
+// PackedB is a right-hand operand packed once for several products (PackB, MulPackedSerial).
+type PackedB struct {
+	k, n int
+	data []float32
+}
+
+// PackB packs the k×n operand b for MulPackedSerial.
+func PackB(b Operand, k, n int) *PackedB {
+	p := product{k: k, n: n, b: b}
+	p.packedB = make([]float32, p.panels()*nr*k)
+	p.packB()
+	return &PackedB{k: k, n: n, data: p.packedB}
+}
+
+// MulPackedSerial computes C = A·B (or C += A·B) on the calling goroutine for A m×k and B packed by PackB; C's
+// rows are ldc elements apart.
+func MulPackedSerial(c []float32, ldc, m int, a Operand, b *PackedB, accumulate bool) error {
+	if m <= 0 || ldc < b.n || len(c) < (m-1)*ldc+b.n {
+		return fmt.Errorf("sgemm: bad sizes M %d, ldc %d, len(C) %d for N %d", m, ldc, len(c), b.n)
+	}
+	run([]product{{c: c, ldc: ldc, m: m, n: b.n, k: b.k, a: a, accumulate: accumulate, packedB: b.data, prepacked: true}}, 1)
+	return nil
+}
+
+// MatrixOf returns batch element b of v as an Operand.
+func MatrixOf(v View, b int) Operand { return matrix{v, b * v.BatchStride} }
+
 // product is one C = A·B (or C += A·B).
 type product struct {
 	c          []float32
@@ -158,6 +194,7 @@ type product struct {
 	a, b       Operand
 	accumulate bool
 	packedB    []float32 // B in panels of nr columns: panel j is k×nr, row-major, zero-padded past n
+	prepacked  bool      // packedB was supplied by the caller
 }
 
 func (p *product) panels() int { return (p.n + nr - 1) / nr }
@@ -201,9 +238,11 @@ func run(ops []product, workers int) {
 	pos := 0
 	for i := range ops {
 		p := &ops[i]
-		size := p.panels() * nr * p.k
-		p.packedB = (*buf)[pos : pos+size]
-		pos += size
+		if !p.prepacked {
+			size := p.panels() * nr * p.k
+			p.packedB = (*buf)[pos : pos+size]
+			pos += size
+		}
 		panelsPerTask := nc / nr
 		if mBlocks := (p.m + mc - 1) / mc; mBlocks >= 2*workers {
 			panelsPerTask = p.panels() // enough row blocks to share: keep whole rows together
@@ -217,7 +256,9 @@ func run(ops []product, workers int) {
 	workers = min(workers, len(tasks))
 	if workers <= 1 {
 		for i := range ops {
-			ops[i].packB()
+			if !ops[i].prepacked {
+				ops[i].packB()
+			}
 		}
 		var ws workspace
 		for _, t := range tasks {
@@ -226,7 +267,11 @@ func run(ops []product, workers int) {
 		ws.release()
 		return
 	}
-	parallel(workers, len(ops), func(_ *workspace, i int) { ops[i].packB() })
+	parallel(workers, len(ops), func(_ *workspace, i int) {
+		if !ops[i].prepacked {
+			ops[i].packB()
+		}
+	})
 	parallel(workers, len(tasks), func(ws *workspace, i int) { ws.do(tasks[i]) })
 }
 
@@ -284,8 +329,10 @@ func (w *workspace) do(t task) {
 	if rr, ok := p.a.(rowReader); ok {
 		data, off, lda, direct = rr.rows()
 	}
-	for k0 := 0; k0 < p.k; k0 += kc {
-		depth := min(kc, p.k-k0)
+	// Passes of equal depth, at most kc.
+	step := (p.k + (p.k+kc-1)/kc - 1) / ((p.k + kc - 1) / kc)
+	for k0 := 0; k0 < p.k; k0 += step {
+		depth := min(step, p.k-k0)
 		accumulate := p.accumulate || k0 > 0
 		var aData []float32
 		var aBase, aStride int
@@ -294,6 +341,9 @@ func (w *workspace) do(t task) {
 		} else {
 			if w.aBuf == nil {
 				w.aBuf = getFloats(mc * kc)
+			}
+			if cap(*w.aBuf) < mc*kc {
+				panic("sgemm: workspace too small")
 			}
 			aData, aBase, aStride = *w.aBuf, 0, depth
 			p.a.Pack(aData, depth, t.m0, rows, k0, depth)
