@@ -11,7 +11,11 @@ with numpy.
         --batches 1,8 --passes forward,vjp,jvp --threads 2 --rounds 3
 
 It prints one JSON object per line: {"pass", "batch", "threads", "ms_per_sample" (median over rounds),
-"ms_per_sample_all", "torch"}.
+"ms_per_sample_all", "cpu_ms_per_sample", "torch"}.
+
+With --serve it loads the model once, prints {"ready": true, "torch": ...}, then reads requests from standard
+input, one per line, "PASS BATCH ROUNDS MIN_SECONDS", and answers each with one JSON line as above (the Go
+benchmarks use this to time PyTorch between their own rounds).
 
 Passes, matching the Go benchmarks: forward is eps = unet(x, t) without autograd; vjp is eps and uᵀ·∂eps/∂x by
 one backward pass; jvp is eps and ∂eps/∂x·v by reverse mode twice (the double-backward trick, which is what
@@ -160,8 +164,34 @@ def make_pass(model, which):
             return y.detach(), j
 
     else:
-        sys.exit(f"torch-unet-bench: unknown pass {which!r} (forward, vjp, jvp)")
+        raise ValueError(f"unknown pass {which!r} (forward, vjp, jvp)")
     return run
+
+
+def time_pass(model, config, which, batch, rounds, min_seconds, threads):
+    """Median wall and CPU milliseconds per sample of a pass over rounds, each repeating it for min_seconds."""
+    import torch
+
+    size, channels = config["sample_size"], config["in_channels"]
+    gen = torch.Generator().manual_seed(batch)
+    x = torch.randn(batch, channels, size, size, generator=gen)
+    d = torch.randn(batch, channels, size, size, generator=gen)
+    t = torch.tensor([595.36359 - 50 * i for i in range(batch)], dtype=torch.float32)
+    run = make_pass(model, which)
+    run(x, t, d)  # warm-up
+    wall, cpu = [], []
+    for _ in range(rounds):
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
+        while True:
+            run(x, t, d)
+            n += 1
+            elapsed = time.perf_counter() - t0
+            if elapsed >= min_seconds:
+                break
+        wall.append(elapsed * 1e3 / (n * batch))
+        cpu.append((time.process_time() - c0) * 1e3 / (n * batch))
+    return {"pass": which, "batch": batch, "threads": threads, "ms_per_sample": statistics.median(wall),
+            "ms_per_sample_all": wall, "cpu_ms_per_sample": statistics.median(cpu), "torch": torch.__version__}
 
 
 def main():
@@ -173,34 +203,30 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3, help="timed rounds per case; the median is reported")
     ap.add_argument("--min-seconds", type=float, default=0.5, help="least time per round (repeats the pass)")
+    ap.add_argument("--serve", action="store_true", help="answer timing requests from standard input")
     args = ap.parse_args()
 
     import torch
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(1)
     model, config = load_model(args.diffusers_src, args.model)
-    size, channels = config["sample_size"], config["in_channels"]
+    if args.serve:
+        print(json.dumps({"ready": True, "torch": torch.__version__, "threads": args.threads}), flush=True)
+        for line in sys.stdin:
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                which, batch, rounds, min_seconds = fields[0], int(fields[1]), int(fields[2]), float(fields[3])
+                result = time_pass(model, config, which, batch, rounds, min_seconds, args.threads)
+            except Exception as e:  # report, keep serving
+                result = {"error": f"{type(e).__name__}: {e}", "request": line.strip()}
+            print(json.dumps(result), flush=True)
+        return
     for batch in [int(b) for b in args.batches.split(",")]:
-        x = torch.randn(batch, channels, size, size)
-        d = torch.randn(batch, channels, size, size)
-        t = torch.tensor([595.36359 - 50 * i for i in range(batch)], dtype=torch.float32)
         for which in args.passes.split(","):
-            run = make_pass(model, which)
-            run(x, t, d)  # warm-up
-            per_sample = []
-            for _ in range(args.rounds):
-                n, t0 = 0, time.perf_counter()
-                while True:
-                    run(x, t, d)
-                    n += 1
-                    elapsed = time.perf_counter() - t0
-                    if elapsed >= args.min_seconds:
-                        break
-                per_sample.append(elapsed * 1e3 / (n * batch))
-            print(json.dumps({"pass": which, "batch": batch, "threads": args.threads,
-                              "ms_per_sample": statistics.median(per_sample),
-                              "ms_per_sample_all": per_sample, "torch": torch.__version__}), flush=True)
+            print(json.dumps(time_pass(model, config, which, batch, args.rounds, args.min_seconds, args.threads)),
+                  flush=True)
 
 
 if __name__ == "__main__":

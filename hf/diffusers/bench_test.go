@@ -22,7 +22,8 @@ import (
 	"github.com/locoedit/locoedit/mlx"
 )
 
-// Benchmarks of the UNet on the pure-Go backend:
+// Benchmarks of the UNet on the pure-Go backend (with PyTorch's times beside ours where it is installed, see
+// torchbench_test.go):
 //
 //	GOMLX_BACKEND=go:ops_sequential go test -bench . -run XXX ./hf/diffusers
 //	LOCO_SLOW=1 go test -bench CelebAHQ256 -benchtime 1x -run XXX -timeout 30m ./hf/diffusers
@@ -192,6 +193,9 @@ func benchPassRun(b *testing.B, m *UNet2DModel, pass benchPass, batch, size int,
 	}
 	b.ReportMetric(heapPeak, "heap-peak-MB")
 	b.ReportMetric(rssPeak, "rss-peak-MB")
+	if strings.HasPrefix(family, "tiny/") {
+		compareWithTorch(b, pass, batch, msPerSample)
+	}
 }
 
 // logOpProfile prints the time per sample spent in each kind of op (LOCO_OP_PROFILE=1).
