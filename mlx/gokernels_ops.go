@@ -280,6 +280,28 @@ func fastReduce(op f32.ReduceOp) fastOp {
 	}
 }
 
+// broadcastStrides returns the strides of an operand of dimensions from read as the shape to (same rank; 0 along
+// the axes where from has dimension 1 and to does not).
+func broadcastStrides(from, to []int) ([]int, bool) {
+	if len(from) != len(to) {
+		if len(from) == 0 { // a scalar
+			return make([]int, len(to)), true
+		}
+		return nil, false
+	}
+	s := f32.RowMajorStrides(from)
+	for i, d := range from {
+		switch {
+		case d == to[i]:
+		case d == 1:
+			s[i] = 0
+		default:
+			return nil, false
+		}
+	}
+	return s, true
+}
+
 func sizeOfReduced(dims []int, reduced []bool) int {
 	n := 1
 	for a, d := range dims {
@@ -320,7 +342,18 @@ func fastBinary(op f32.BinaryOp) fastOp {
 		}
 		n := shapes.Make(dtypes.Float32, dims...).Size()
 		if (len(a) != n && len(a) != 1) || (len(b) != n && len(b) != 1) {
-			return nil, false // implicit broadcasting along some axes: simplego's iterator
+			// Implicit broadcasting along axes of dimension 1 (same rank).
+			as, ok1 := broadcastStrides(as.Dimensions, dims)
+			bs, ok2 := broadcastStrides(bs.Dimensions, dims)
+			if !ok1 || !ok2 {
+				return nil, false
+			}
+			out, dst, ok := newFloat32(backend, dims)
+			if !ok {
+				return nil, false
+			}
+			f32.BinaryStrided(op, dst, dims, a, as, b, bs)
+			return out, true
 		}
 		var out *simplego.Buffer
 		var dst []float32

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -249,5 +250,49 @@ func BenchmarkConv(b *testing.B) {
 			})
 		}
 		e.Finalize()
+	}
+}
+
+func TestWinogradKernelCache(t *testing.T) {
+	g := convGeometry{spatial: 2, cin: 16, cout: 16, kDims: []int{3, 3}, kInStride: 16, kOutStride: 1,
+		kSpatialStride: []int{3 * 256, 256}}
+	ker := randFloat32(rand.New(rand.NewPCG(1, 2)), 9*16*16)
+	var c kernelCache
+	first := c.get(&g, ker)
+	if again := c.get(&g, ker); again != first {
+		t.Error("unchanged kernel transformed again")
+	}
+	ker[5]++
+	changed := c.get(&g, ker)
+	if changed == first {
+		t.Fatal("changed kernel served from the cache")
+	}
+	want := newWinogradPacked(&g, ker)
+	for p := range want {
+		if !slices.Equal(changed[p].Data(), want[p].Data()) {
+			t.Fatalf("position %d: cached transform differs from a fresh one", p)
+		}
+	}
+}
+
+func TestFastImplicitBroadcast(t *testing.T) {
+	calls := GoKernelCalls(backends.OpTypeAdd)
+	compareFast(t, "implicit broadcasting", func(x []*Node) []*Node {
+		// Reshaped (not broadcast) operands: the binary ops broadcast them implicitly.
+		row, col := Reshape(x[1], 1, 1, 1, 8), Reshape(x[2], 2, 1, 1, 1)
+		return []*Node{Add(x[0], row), Mul(col, x[0]), Sub(row, col), Div(x[0], AddScalar(Square(row), 1))}
+	}, []int{2, 6, 10, 8}, []int{8}, []int{2})
+	if GoKernelCalls(backends.OpTypeAdd) == calls {
+		t.Error("the fast Add never ran")
+	}
+	// Explicit broadcasts read only by a binary op are folded into it: the broadcast itself never runs.
+	broadcasts := GoKernelCalls(backends.OpTypeBroadcastInDim)
+	compareFast(t, "folded broadcasts", func(x []*Node) []*Node {
+		bias := BroadcastToDims(Reshape(x[1], 1, 1, 1, 8), 2, 6, 10, 8)
+		scale := BroadcastToDims(Reshape(x[2], 2, 1, 1, 1), 2, 6, 10, 8)
+		return []*Node{Add(Mul(x[0], scale), bias)}
+	}, []int{2, 6, 10, 8}, []int{8}, []int{2})
+	if n := GoKernelCalls(backends.OpTypeBroadcastInDim) - broadcasts; n != 0 {
+		t.Errorf("%d broadcasts were materialised, want 0", n)
 	}
 }

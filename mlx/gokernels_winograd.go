@@ -110,12 +110,7 @@ func winogradConv(g *convGeometry, in, ker, dst []float32) {
 	ho, wo := g.outDims[0], g.outDims[1]
 	th, tw := (ho+1)/2, (wo+1)/2
 	tiles := g.batch * th * tw
-	u := winogradKernel(g, ker)
-	uView := sgemm.View{Data: u, BatchStride: g.cin * g.cout, RowStride: g.cout, ColStride: 1}
-	var packed [16]*sgemm.PackedB
-	for p := range packed {
-		packed[p] = sgemm.PackB(sgemm.MatrixOf(uView, p), g.cin, g.cout)
-	}
+	packed := winogradKernels.get(g, ker)
 	blocks := (tiles + winogradBlock - 1) / winogradBlock
 	workers := min(sgemm.Workers, runtime.GOMAXPROCS(0), blocks)
 	var next int
@@ -156,6 +151,80 @@ func winogradConv(g *convGeometry, in, ker, dst []float32) {
 	}
 	work()
 	wg.Wait()
+}
+
+// winogradPacked is a kernel's transform U, packed for the 16 products.
+type winogradPacked [16]*sgemm.PackedB
+
+func newWinogradPacked(g *convGeometry, ker []float32) *winogradPacked {
+	u := winogradKernel(g, ker)
+	uView := sgemm.View{Data: u, BatchStride: g.cin * g.cout, RowStride: g.cout, ColStride: 1}
+	var packed winogradPacked
+	for p := range packed {
+		packed[p] = sgemm.PackB(sgemm.MatrixOf(uView, p), g.cin, g.cout)
+	}
+	return &packed
+}
+
+// kernelCache keeps the transformed kernels of recent convolutions: a model's weights come back unchanged at
+// every call, and at small batch the transform costs as much as the convolution. An entry is used only when the
+// kernel's values equal the stored copy, so a reused buffer with new contents is transformed afresh.
+type kernelCache struct {
+	mu      sync.Mutex
+	entries []*kernelEntry // most recently used last
+	bytes   int
+}
+
+type kernelEntry struct {
+	key    kernelKey
+	values []float32
+	packed *winogradPacked
+	bytes  int
+}
+
+type kernelKey struct {
+	data                       *float32
+	n, cin, cout               int
+	kIn, kOut, kSpatial0, kSp1 int
+}
+
+// kernelCacheBytes bounds the memory the cache holds (stored kernels and their packed transforms).
+const kernelCacheBytes = 64 << 20
+
+var winogradKernels kernelCache
+
+func (c *kernelCache) get(g *convGeometry, ker []float32) *winogradPacked {
+	key := kernelKey{&ker[0], len(ker), g.cin, g.cout, g.kInStride, g.kOutStride, g.kSpatialStride[0], g.kSpatialStride[1]}
+	c.mu.Lock()
+	for i, e := range c.entries {
+		if e.key == key && slices.Equal(e.values, ker) {
+			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
+			c.mu.Unlock()
+			return e.packed
+		}
+	}
+	c.mu.Unlock()
+	packed := newWinogradPacked(g, ker)
+	e := &kernelEntry{key: key, values: slices.Clone(ker), packed: packed, bytes: 4 * (len(ker) + 16*((g.cout+15)/16*16)*g.cin)}
+	if e.bytes > kernelCacheBytes/4 {
+		return packed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, old := range c.entries {
+		if old.key == key { // replaced contents
+			c.bytes -= old.bytes
+			c.entries = append(c.entries[:i:i], c.entries[i+1:]...)
+			break
+		}
+	}
+	for c.bytes+e.bytes > kernelCacheBytes && len(c.entries) > 0 {
+		c.bytes -= c.entries[0].bytes
+		c.entries = c.entries[1:]
+	}
+	c.entries = append(c.entries, e)
+	c.bytes += e.bytes
+	return packed
 }
 
 var scratchPool sync.Pool

@@ -22,7 +22,7 @@ type PlusBackend struct {
 
 // Builder implements backends.Backend.
 func (b *PlusBackend) Builder(name string) backends.Builder {
-	return &plusBuilder{Builder: b.Backend.Builder(name)}
+	return &plusBuilder{Builder: b.Backend.Builder(name), fold: GoKernelsOn()}
 }
 
 // Unwrap returns the decorated backend.
@@ -30,6 +30,8 @@ func (b *PlusBackend) Unwrap() backends.Backend { return b.Backend }
 
 type plusBuilder struct {
 	backends.Builder
+	fold       bool                            // fold broadcasts into binary ops (see plusbackend_fuse.go)
+	broadcasts map[backends.Op]broadcastSource // BroadcastInDim results, for folding
 }
 
 // Pad implements backends.Builder for the pure-Go backend.

@@ -100,10 +100,10 @@ def import_unet2d(src):
 
 
 def read_safetensors(path):
-    """Reads a safetensors file into a dict of numpy arrays (F32/F64/I64 only)."""
+    """Reads a safetensors file into a dict of numpy arrays."""
     import numpy as np
 
-    kinds = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "F16": np.float16}
+    kinds = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "F16": np.float16, "U8": np.uint8, "I32": np.int32}
     with open(path, "rb") as f:
         n = int.from_bytes(f.read(8), "little")
         header = json.loads(f.read(n))

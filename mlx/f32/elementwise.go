@@ -223,3 +223,65 @@ func logistic32(x float32) float32 {
 	e := exp32(x)
 	return e / (1 + e)
 }
+
+// BinaryStrided sets dst (contiguous, row-major over dims) to op(a, b) where a and b are strided views
+// (a[Σ idx·aStrides], b[Σ idx·bStrides]; a zero stride repeats a value: implicit broadcasting).
+func BinaryStrided(op BinaryOp, dst []float32, dims []int, a []float32, aStrides []int, b []float32, bStrides []int) {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	if n == 0 {
+		return
+	}
+	d, ss := simplify(dims, RowMajorStrides(dims), aStrides, bStrides)
+	if len(d) == 0 {
+		dst[0] = apply(op, a[0], b[0])
+		return
+	}
+	as, bs := ss[1], ss[2]
+	last := len(d) - 1
+	inner, ia, ib := d[last], as[last], bs[last]
+	outerDims, outerA, outerB := d[:last], as[:last], bs[:last]
+	outer := n / inner
+	Parallel(outer, float64(inner), func(lo, hi int) {
+		idx := make([]int, len(outerDims))
+		offA, offB := 0, 0
+		rem := lo
+		for x := len(outerDims) - 1; x >= 0; x-- {
+			idx[x] = rem % outerDims[x]
+			rem /= outerDims[x]
+			offA += idx[x] * outerA[x]
+			offB += idx[x] * outerB[x]
+		}
+		for o := lo; o < hi; o++ {
+			out := dst[o*inner : (o+1)*inner]
+			switch {
+			case ia == 1 && ib == 1:
+				binaryVectors(op, out, a[offA:offA+inner], b[offB:offB+inner])
+			case ia == 1 && ib == 0:
+				binaryVectorScalar(op, out, a[offA:offA+inner], b[offB])
+			case ia == 0 && ib == 1:
+				binaryScalarVector(op, out, a[offA], b[offB:offB+inner])
+			default:
+				pa, pb := offA, offB
+				for i := range out {
+					out[i] = apply(op, a[pa], b[pb])
+					pa += ia
+					pb += ib
+				}
+			}
+			for x := len(outerDims) - 1; x >= 0; x-- {
+				idx[x]++
+				offA += outerA[x]
+				offB += outerB[x]
+				if idx[x] < outerDims[x] {
+					break
+				}
+				offA -= idx[x] * outerA[x]
+				offB -= idx[x] * outerB[x]
+				idx[x] = 0
+			}
+		}
+	})
+}

@@ -335,3 +335,48 @@ func TestWinogradTransforms(t *testing.T) {
 		}
 	}
 }
+
+func TestBinaryStrided(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for trial := range 200 {
+		rank := 1 + rng.IntN(4)
+		dims := make([]int, rank)
+		for i := range dims {
+			dims[i] = 1 + rng.IntN(5)
+		}
+		if trial%40 == 0 {
+			dims[rank-1] = 20000
+		}
+		// Each operand broadcasts along a random subset of axes (dimension 1 there, stride 0).
+		view := func() ([]float32, []int) {
+			od := append([]int(nil), dims...)
+			for i := range od {
+				if rng.IntN(3) == 0 {
+					od[i] = 1
+				}
+			}
+			st := RowMajorStrides(od)
+			for i := range od {
+				if od[i] == 1 {
+					st[i] = 0
+				}
+			}
+			return randData(rng, size(od)), st
+		}
+		a, as := view()
+		b, bs := view()
+		op := BinaryOp(rng.IntN(6))
+		dst := make([]float32, size(dims))
+		BinaryStrided(op, dst, dims, a, as, b, bs)
+		forEach(dims, func(idx []int, flat int) {
+			pa, pb := 0, 0
+			for i, x := range idx {
+				pa += x * as[i]
+				pb += x * bs[i]
+			}
+			if want := apply(op, a[pa], b[pb]); dst[flat] != want {
+				t.Fatalf("dims %v op %d strides %v %v: dst%v = %g, want %g", dims, op, as, bs, idx, dst[flat], want)
+			}
+		})
+	}
+}

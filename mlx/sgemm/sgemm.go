@@ -165,6 +165,9 @@ type PackedB struct {
 	data []float32
 }
 
+// Data returns the packed values (for tests).
+func (p *PackedB) Data() []float32 { return p.data }
+
 // PackB packs the k×n operand b for MulPackedSerial.
 func PackB(b Operand, k, n int) *PackedB {
 	p := product{k: k, n: n, b: b}
