@@ -240,6 +240,12 @@ func BinaryStrided(op BinaryOp, dst []float32, dims []int, a []float32, aStrides
 		return
 	}
 	as, bs := ss[1], ss[2]
+	if len(d) >= 2 && d[len(d)-1] < 32 && d[len(d)-1]*d[len(d)-2] <= 4096 {
+		// Short innermost runs (GroupNorm's channels per group): treat the last two axes as one tile, gathering a
+		// strided operand's tile into a buffer (reused while the outer axes repeat it).
+		binaryTiled(op, dst, d, a, as, b, bs)
+		return
+	}
 	last := len(d) - 1
 	inner, ia, ib := d[last], as[last], bs[last]
 	outerDims, outerA, outerB := d[:last], as[:last], bs[:last]
@@ -270,6 +276,91 @@ func BinaryStrided(op BinaryOp, dst []float32, dims []int, a []float32, aStrides
 					pa += ia
 					pb += ib
 				}
+			}
+			for x := len(outerDims) - 1; x >= 0; x-- {
+				idx[x]++
+				offA += outerA[x]
+				offB += outerB[x]
+				if idx[x] < outerDims[x] {
+					break
+				}
+				offA -= idx[x] * outerA[x]
+				offB -= idx[x] * outerB[x]
+				idx[x] = 0
+			}
+		}
+	})
+}
+
+// binaryTiled is BinaryStrided (after simplify) over tiles made of the last two axes.
+func binaryTiled(op BinaryOp, dst []float32, d []int, a []float32, as []int, b []float32, bs []int) {
+	l := len(d) - 1
+	rows, cols := d[l-1], d[l]
+	tile := rows * cols
+	outerDims, outerA, outerB := d[:l-1], as[:l-1], bs[:l-1]
+	outer := 1
+	for _, x := range outerDims {
+		outer *= x
+	}
+	// operand returns the tile of x at offset off: in place when contiguous, else gathered into buf.
+	type tileReader struct {
+		rs, cs  int
+		buf     []float32
+		lastOff int
+	}
+	newReader := func(rs, cs int) *tileReader {
+		r := &tileReader{rs: rs, cs: cs, lastOff: -1}
+		if !(cs == 1 && rs == cols) && !(rs == 0 && cs == 0) {
+			r.buf = make([]float32, tile)
+		}
+		return r
+	}
+	read := func(r *tileReader, x []float32, off int) []float32 {
+		switch {
+		case r.buf == nil && r.rs == 0:
+			return x[off : off+1]
+		case r.buf == nil:
+			return x[off : off+tile]
+		case off == r.lastOff:
+			return r.buf
+		}
+		for i := range rows {
+			row := r.buf[i*cols : (i+1)*cols]
+			p := off + i*r.rs
+			for j := range row {
+				row[j] = x[p]
+				p += r.cs
+			}
+		}
+		r.lastOff = off
+		return r.buf
+	}
+	Parallel(outer, float64(tile), func(lo, hi int) {
+		ra, rb := newReader(as[l-1], as[l]), newReader(bs[l-1], bs[l])
+		idx := make([]int, len(outerDims))
+		offA, offB := 0, 0
+		rem := lo
+		for x := len(outerDims) - 1; x >= 0; x-- {
+			idx[x] = rem % outerDims[x]
+			rem /= outerDims[x]
+			offA += idx[x] * outerA[x]
+			offB += idx[x] * outerB[x]
+		}
+		for o := lo; o < hi; o++ {
+			out := dst[o*tile : (o+1)*tile]
+			ta, tb := read(ra, a, offA), read(rb, b, offB)
+			switch {
+			case len(ta) == 1 && len(tb) == 1:
+				v := apply(op, ta[0], tb[0])
+				for i := range out {
+					out[i] = v
+				}
+			case len(ta) == 1:
+				binaryScalarVector(op, out, ta[0], tb)
+			case len(tb) == 1:
+				binaryVectorScalar(op, out, ta, tb[0])
+			default:
+				binaryVectors(op, out, ta, tb)
 			}
 			for x := len(outerDims) - 1; x >= 0; x-- {
 				idx[x]++
