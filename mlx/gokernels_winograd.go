@@ -1,6 +1,7 @@
 package mlx
 
 import (
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -167,8 +168,9 @@ func newWinogradPacked(g *convGeometry, ker []float32) *winogradPacked {
 }
 
 // kernelCache keeps the transformed kernels of recent convolutions: a model's weights come back unchanged at
-// every call, and at small batch the transform costs as much as the convolution. An entry is used only when the
-// kernel's values equal the stored copy, so a reused buffer with new contents is transformed afresh.
+// every call (and so do the reversed kernels of their gradients), and at small batch the transform costs as much
+// as the convolution. Entries are found by a hash of the values and used only when the values equal the stored
+// copy.
 type kernelCache struct {
 	mu      sync.Mutex
 	entries []*kernelEntry // most recently used last
@@ -183,9 +185,19 @@ type kernelEntry struct {
 }
 
 type kernelKey struct {
-	data                       *float32
+	hash                       uint64 // of the kernel's values: a kernel rebuilt in a new buffer (a reversed one) still hits
 	n, cin, cout               int
 	kIn, kOut, kSpatial0, kSp1 int
+}
+
+// hashFloats is FNV-1a over the values' bits.
+func hashFloats(x []float32) uint64 {
+	h := uint64(14695981039346656037)
+	for _, v := range x {
+		h ^= uint64(math.Float32bits(v))
+		h *= 1099511628211
+	}
+	return h
 }
 
 // kernelCacheBytes bounds the memory the cache holds (stored kernels and their packed transforms).
@@ -194,7 +206,7 @@ const kernelCacheBytes = 64 << 20
 var winogradKernels kernelCache
 
 func (c *kernelCache) get(g *convGeometry, ker []float32) *winogradPacked {
-	key := kernelKey{&ker[0], len(ker), g.cin, g.cout, g.kInStride, g.kOutStride, g.kSpatialStride[0], g.kSpatialStride[1]}
+	key := kernelKey{hashFloats(ker), len(ker), g.cin, g.cout, g.kInStride, g.kOutStride, g.kSpatialStride[0], g.kSpatialStride[1]}
 	c.mu.Lock()
 	for i, e := range c.entries {
 		if e.key == key && slices.Equal(e.values, ker) {

@@ -15,7 +15,7 @@ import (
 var Workers = runtime.GOMAXPROCS(0)
 
 // grain is the least number of elements worth one goroutine.
-const grain = 1 << 15
+const grain = 1 << 14
 
 // Parallel calls fn on consecutive ranges [lo, hi) that cover [0, n), on up to Workers goroutines when n·cost
 // (cost: relative work per element, 1 for a copy) is large enough; otherwise once, on the calling goroutine.
