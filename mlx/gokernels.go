@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 
+	"github.com/locoedit/locoedit/mlx/f32"
 	"github.com/locoedit/locoedit/mlx/sgemm"
 )
 
@@ -144,16 +145,6 @@ func axisGroup(dims, strides, axes []int) (size, stride int, ok bool) {
 	return size, stride, true
 }
 
-func rowMajorStrides(dims []int) []int {
-	s := make([]int, len(dims))
-	acc := 1
-	for i := len(dims) - 1; i >= 0; i-- {
-		s[i] = acc
-		acc *= dims[i]
-	}
-	return s
-}
-
 // operandView describes a DotGeneral operand as [batch, cross, contracting] with one stride per group, as simplego
 // normalises it (cross axes in increasing order, batch and contracting axes in the order given).
 type operandView struct {
@@ -162,7 +153,7 @@ type operandView struct {
 }
 
 func viewOperand(dims, contract, batch []int) (operandView, bool) {
-	strides := rowMajorStrides(dims)
+	strides := f32.RowMajorStrides(dims)
 	used := make([]bool, len(dims))
 	for _, a := range append(append([]int(nil), contract...), batch...) {
 		if a < 0 || a >= len(dims) || used[a] {

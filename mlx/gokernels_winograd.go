@@ -2,9 +2,9 @@ package mlx
 
 import (
 	"math"
-	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/locoedit/locoedit/mlx/f32"
 	"github.com/locoedit/locoedit/mlx/sgemm"
@@ -113,23 +113,14 @@ func winogradConv(g *convGeometry, in, ker, dst []float32) {
 	tiles := g.batch * th * tw
 	packed := winogradKernels.get(g, ker)
 	blocks := (tiles + winogradBlock - 1) / winogradBlock
-	workers := min(sgemm.Workers, runtime.GOMAXPROCS(0), blocks)
-	var next int
-	var mu sync.Mutex
-	take := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		i := next
-		next++
-		return i
-	}
-	work := func() {
+	// Blocks in contiguous ranges, one per worker (each a few milliseconds of work at least).
+	f32.Parallel(blocks, 1<<20, func(lo, hi int) {
 		vBuf, mBuf := getScratch(16*winogradBlock*g.cin), getScratch(16*winogradBlock*g.cout)
 		defer scratchPool.Put(vBuf)
 		defer scratchPool.Put(mBuf)
 		v, m := *vBuf, *mBuf
 		vView := sgemm.View{Data: v, BatchStride: winogradBlock * g.cin, RowStride: g.cin, ColStride: 1}
-		for blk := take(); blk < blocks; blk = take() {
+		for blk := lo; blk < hi; blk++ {
 			t0 := blk * winogradBlock
 			n := min(winogradBlock, tiles-t0)
 			winogradInput(g, in, v, t0, n, th, tw)
@@ -141,17 +132,7 @@ func winogradConv(g *convGeometry, in, ker, dst []float32) {
 			}
 			winogradOutput(g, m, dst, t0, n, th, tw)
 		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
+	})
 }
 
 // winogradPacked is a kernel's transform U, packed for the 16 products.
@@ -179,6 +160,7 @@ type kernelCache struct {
 
 type kernelEntry struct {
 	key    kernelKey
+	ptr    *float32 // where the kernel was last seen
 	values []float32
 	packed *winogradPacked
 	bytes  int
@@ -188,6 +170,19 @@ type kernelKey struct {
 	hash                       uint64 // of the kernel's values: a kernel rebuilt in a new buffer (a reversed one) still hits
 	n, cin, cout               int
 	kIn, kOut, kSpatial0, kSp1 int
+}
+
+// sameFloats reports whether a and b hold the same bits.
+func sameFloats(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	ab := unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), 4*len(a))
+	bb := unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 4*len(b))
+	return string(ab) == string(bb)
 }
 
 // hashFloats is FNV-1a over the values' bits.
@@ -206,18 +201,30 @@ const kernelCacheBytes = 64 << 20
 var winogradKernels kernelCache
 
 func (c *kernelCache) get(g *convGeometry, ker []float32) *winogradPacked {
-	key := kernelKey{hashFloats(ker), len(ker), g.cin, g.cout, g.kInStride, g.kOutStride, g.kSpatialStride[0], g.kSpatialStride[1]}
-	c.mu.Lock()
-	for i, e := range c.entries {
-		if e.key == key && slices.Equal(e.values, ker) {
-			c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
-			c.mu.Unlock()
-			return e.packed
+	key := kernelKey{0, len(ker), g.cin, g.cout, g.kInStride, g.kOutStride, g.kSpatialStride[0], g.kSpatialStride[1]}
+	hit := func(match func(e *kernelEntry) bool) *winogradPacked {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, e := range c.entries {
+			if match(e) && sameFloats(e.values, ker) {
+				e.ptr = &ker[0]
+				c.entries = append(append(c.entries[:i:i], c.entries[i+1:]...), e)
+				return e.packed
+			}
 		}
+		return nil
 	}
-	c.mu.Unlock()
+	// The same buffer as last time (model weights) needs no hash; otherwise look the values up by hash.
+	sameGeometry := func(e *kernelEntry) bool { k := e.key; k.hash = 0; return k == key }
+	if p := hit(func(e *kernelEntry) bool { return e.ptr == &ker[0] && sameGeometry(e) }); p != nil {
+		return p
+	}
+	key.hash = hashFloats(ker)
+	if p := hit(func(e *kernelEntry) bool { return e.key == key }); p != nil {
+		return p
+	}
 	packed := newWinogradPacked(g, ker)
-	e := &kernelEntry{key: key, values: slices.Clone(ker), packed: packed, bytes: 4 * (len(ker) + 16*((g.cout+15)/16*16)*g.cin)}
+	e := &kernelEntry{key: key, ptr: &ker[0], values: slices.Clone(ker), packed: packed, bytes: 4 * (len(ker) + 16*((g.cout+15)/16*16)*g.cin)}
 	if e.bytes > kernelCacheBytes/4 {
 		return packed
 	}

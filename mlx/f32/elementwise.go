@@ -251,16 +251,9 @@ func BinaryStrided(op BinaryOp, dst []float32, dims []int, a []float32, aStrides
 	outerDims, outerA, outerB := d[:last], as[:last], bs[:last]
 	outer := n / inner
 	Parallel(outer, float64(inner), func(lo, hi int) {
-		idx := make([]int, len(outerDims))
-		offA, offB := 0, 0
-		rem := lo
-		for x := len(outerDims) - 1; x >= 0; x-- {
-			idx[x] = rem % outerDims[x]
-			rem /= outerDims[x]
-			offA += idx[x] * outerA[x]
-			offB += idx[x] * outerB[x]
-		}
+		w := newWalker(lo, outerDims, []int{0, 0}, outerA, outerB)
 		for o := lo; o < hi; o++ {
+			offA, offB := w.off[0], w.off[1]
 			out := dst[o*inner : (o+1)*inner]
 			switch {
 			case ia == 1 && ib == 1:
@@ -277,17 +270,7 @@ func BinaryStrided(op BinaryOp, dst []float32, dims []int, a []float32, aStrides
 					pb += ib
 				}
 			}
-			for x := len(outerDims) - 1; x >= 0; x-- {
-				idx[x]++
-				offA += outerA[x]
-				offB += outerB[x]
-				if idx[x] < outerDims[x] {
-					break
-				}
-				offA -= idx[x] * outerA[x]
-				offB -= idx[x] * outerB[x]
-				idx[x] = 0
-			}
+			w.next()
 		}
 	})
 }
@@ -337,18 +320,10 @@ func binaryTiled(op BinaryOp, dst []float32, d []int, a []float32, as []int, b [
 	}
 	Parallel(outer, float64(tile), func(lo, hi int) {
 		ra, rb := newReader(as[l-1], as[l]), newReader(bs[l-1], bs[l])
-		idx := make([]int, len(outerDims))
-		offA, offB := 0, 0
-		rem := lo
-		for x := len(outerDims) - 1; x >= 0; x-- {
-			idx[x] = rem % outerDims[x]
-			rem /= outerDims[x]
-			offA += idx[x] * outerA[x]
-			offB += idx[x] * outerB[x]
-		}
+		w := newWalker(lo, outerDims, []int{0, 0}, outerA, outerB)
 		for o := lo; o < hi; o++ {
 			out := dst[o*tile : (o+1)*tile]
-			ta, tb := read(ra, a, offA), read(rb, b, offB)
+			ta, tb := read(ra, a, w.off[0]), read(rb, b, w.off[1])
 			switch {
 			case len(ta) == 1 && len(tb) == 1:
 				v := apply(op, ta[0], tb[0])
@@ -362,17 +337,7 @@ func binaryTiled(op BinaryOp, dst []float32, d []int, a []float32, as []int, b [
 			default:
 				binaryVectors(op, out, ta, tb)
 			}
-			for x := len(outerDims) - 1; x >= 0; x-- {
-				idx[x]++
-				offA += outerA[x]
-				offB += outerB[x]
-				if idx[x] < outerDims[x] {
-					break
-				}
-				offA -= idx[x] * outerA[x]
-				offB -= idx[x] * outerB[x]
-				idx[x] = 0
-			}
+			w.next()
 		}
 	})
 }

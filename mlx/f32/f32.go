@@ -49,6 +49,45 @@ func RowMajorStrides(dims []int) []int {
 	return s
 }
 
+// walker steps through the positions of a loop nest (row-major over dims), keeping one memory offset per
+// operand (offset = Σ idx·strides[operand]).
+type walker struct {
+	dims    []int
+	strides [][]int
+	idx     []int
+	off     []int
+}
+
+// newWalker returns a walker positioned at flat position pos, the offsets starting from base.
+func newWalker(pos int, dims []int, base []int, strides ...[]int) *walker {
+	w := &walker{dims: dims, strides: strides, idx: make([]int, len(dims)), off: append([]int(nil), base...)}
+	for a := len(dims) - 1; a >= 0; a-- {
+		w.idx[a] = pos % dims[a]
+		pos /= dims[a]
+		for i, s := range strides {
+			w.off[i] += w.idx[a] * s[a]
+		}
+	}
+	return w
+}
+
+// next moves to the following position.
+func (w *walker) next() {
+	for a := len(w.dims) - 1; a >= 0; a-- {
+		w.idx[a]++
+		for i, s := range w.strides {
+			w.off[i] += s[a]
+		}
+		if w.idx[a] < w.dims[a] {
+			return
+		}
+		for i, s := range w.strides {
+			w.off[i] -= w.idx[a] * s[a]
+		}
+		w.idx[a] = 0
+	}
+}
+
 // simplify drops axes of dimension 1 and merges neighbouring axes that walk memory as one (strides[a] ==
 // strides[a+1]·dims[a+1] in every one of the stride lists), returning new slices.
 func simplify(dims []int, strides ...[]int) ([]int, [][]int) {
@@ -110,16 +149,9 @@ func Copy(dst, src []float32, offset int, dims, strides []int) {
 		cost = 2
 	}
 	Parallel(outer, cost*float64(inner), func(lo, hi int) {
-		idx := make([]int, len(outerDims))
-		off := offset
-		// Position the counters at outer index lo.
-		rem := lo
-		for a := len(outerDims) - 1; a >= 0; a-- {
-			idx[a] = rem % outerDims[a]
-			rem /= outerDims[a]
-			off += idx[a] * outerStrides[a]
-		}
+		w := newWalker(lo, outerDims, []int{offset}, outerStrides)
 		for o := lo; o < hi; o++ {
+			off := w.off[0]
 			out := dst[o*inner : (o+1)*inner]
 			switch innerStride {
 			case 1:
@@ -136,15 +168,7 @@ func Copy(dst, src []float32, offset int, dims, strides []int) {
 					in += innerStride
 				}
 			}
-			for a := len(outerDims) - 1; a >= 0; a-- {
-				idx[a]++
-				off += outerStrides[a]
-				if idx[a] < outerDims[a] {
-					break
-				}
-				off -= idx[a] * outerStrides[a]
-				idx[a] = 0
-			}
+			w.next()
 		}
 	})
 }

@@ -67,33 +67,16 @@ func Reduce(op ReduceOp, dst, src []float32, dims []int, reduced []bool) {
 	outerDims := d[:last]
 	outerS, outerD := sStr[:last], dStr[:last]
 	run := func(lo, hi int) {
-		idx := make([]int, len(outerDims))
-		sOff, dOff := 0, 0
-		rem := lo
-		for a := len(outerDims) - 1; a >= 0; a-- {
-			idx[a] = rem % outerDims[a]
-			rem /= outerDims[a]
-			sOff += idx[a] * outerS[a]
-			dOff += idx[a] * outerD[a]
-		}
+		w := newWalker(lo, outerDims, []int{0, 0}, outerS, outerD)
 		for o := lo; o < hi; o++ {
+			sOff, dOff := w.off[0], w.off[1]
 			in := src[sOff : sOff+inner]
 			if dStr[last] == 0 {
 				reduceRun(op, dst[dOff:dOff+1], in)
 			} else {
 				combine(op, dst[dOff:dOff+inner], in)
 			}
-			for a := len(outerDims) - 1; a >= 0; a-- {
-				idx[a]++
-				sOff += outerS[a]
-				dOff += outerD[a]
-				if idx[a] < outerDims[a] {
-					break
-				}
-				sOff -= idx[a] * outerS[a]
-				dOff -= idx[a] * outerD[a]
-				idx[a] = 0
-			}
+			w.next()
 		}
 	}
 	outer := 1
