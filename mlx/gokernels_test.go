@@ -20,22 +20,7 @@ func execFloat32(t testing.TB, b backends.Backend, fast bool, fn func([]*Node) [
 	t.Helper()
 	was := SetGoKernels(fast)
 	defer SetGoKernels(was)
-	var outs [][]float32
-	err := Call(func() {
-		e := MustNewExec(b, func(xs []*Node) []*Node { return fn(xs) })
-		defer e.Finalize()
-		args := make([]any, len(inputs))
-		for i := range inputs {
-			args[i] = tensors.FromFlatDataAndDimensions(inputs[i], dims[i]...)
-		}
-		for _, r := range e.MustExec(args...) {
-			outs = append(outs, tensors.MustCopyFlatData[float32](r))
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return outs
+	return exec(t, b, fn, inputs, dims)
 }
 
 func randFloat32(rng *rand.Rand, n int) []float32 {

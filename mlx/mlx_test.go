@@ -37,10 +37,10 @@ func prod(dims []int) int {
 	return n
 }
 
-// exec runs fn on float64 inputs of the given shapes and returns its outputs as flat slices.
-func exec(t testing.TB, b backends.Backend, fn func([]*Node) []*Node, inputs [][]float64, dims [][]int) [][]float64 {
+// exec runs fn on inputs of the given shapes and returns its outputs as flat slices.
+func exec[T float32 | float64](t testing.TB, b backends.Backend, fn func([]*Node) []*Node, inputs [][]T, dims [][]int) [][]T {
 	t.Helper()
-	var outs [][]float64
+	var outs [][]T
 	err := Call(func() {
 		e := MustNewExec(b, func(xs []*Node) []*Node { return fn(xs) })
 		defer e.Finalize()
@@ -50,7 +50,7 @@ func exec(t testing.TB, b backends.Backend, fn func([]*Node) []*Node, inputs [][
 		}
 		res := e.MustExec(args...)
 		for _, r := range res {
-			outs = append(outs, tensors.MustCopyFlatData[float64](r))
+			outs = append(outs, tensors.MustCopyFlatData[T](r))
 		}
 	})
 	if err != nil {
