@@ -5,9 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -189,15 +187,6 @@ func TestFastWinogradConvMatchesBuiltin(t *testing.T) {
 	if n := winogradCalls.Load() - calls; n < 8 {
 		t.Errorf("Winograd ran %d times, want ≥ 8", n)
 	}
-}
-
-// processCPU is the CPU time (user + system) the process has used so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkConv times one 3×3 convolution of the tiny UNet's sizes (batch 8) with simplego's executor, the

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -15,16 +16,35 @@ type OpStat struct {
 	Op       string
 	Calls    int64
 	Time     time.Duration // wall time inside the op's executor
+	CPU      time.Duration // CPU time of the process meanwhile (all its threads: the op's workers, and the GC)
 	Elements int64         // elements written (outputs' sizes)
 	FLOPs    float64       // floating-point operations of DotGeneral (2·batch·M·N·K) and ConvGeneral
 }
 
-// GFLOPS is the rate of floating-point operations (DotGeneral and ConvGeneral only).
+// GFLOPS is the rate of floating-point operations per second of wall time (DotGeneral and ConvGeneral only).
 func (s OpStat) GFLOPS() float64 {
 	if s.Time <= 0 {
 		return 0
 	}
 	return s.FLOPs / s.Time.Seconds() / 1e9
+}
+
+// GFLOPSPerCPU is the rate of floating-point operations per second of CPU time: a machine shared with other work
+// disturbs it much less than the wall-time rate.
+func (s OpStat) GFLOPSPerCPU() float64 {
+	if s.CPU <= 0 {
+		return 0
+	}
+	return s.FLOPs / s.CPU.Seconds() / 1e9
+}
+
+// processCPU is the CPU time (user + system) the process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 var (
@@ -35,7 +55,7 @@ var (
 )
 
 // StartOpProfile starts timing every op the pure-Go backend executes (per op type), until StopOpProfile. It
-// costs two clock readings per op. Ops running at the same time on several goroutines add their times.
+// costs two clock readings and two getrusage calls per op. Ops running at the same time on several goroutines add their times.
 func StartOpProfile() {
 	profileOnce.Do(wrapAllForProfile)
 	profileMu.Lock()
@@ -77,9 +97,9 @@ func wrapAllForProfile() {
 			case backends.OpTypeConvGeneral:
 				flops = convFLOPs(backend, node, inputs)
 			}
-			start := time.Now()
+			cpu0, start := processCPU(), time.Now()
 			out, err := exec(backend, node, inputs, owned)
-			elapsed := time.Since(start)
+			elapsed, cpu := time.Since(start), processCPU()-cpu0
 			var elements int64
 			if out != nil {
 				if s, err := backend.BufferShape(out); err == nil {
@@ -94,6 +114,7 @@ func wrapAllForProfile() {
 			}
 			s.Calls++
 			s.Time += elapsed
+			s.CPU += cpu
 			s.Elements += elements
 			s.FLOPs += flops
 			profileMu.Unlock()

@@ -175,7 +175,7 @@ func benchPassRun(b *testing.B, m *UNet2DModel, pass benchPass, batch, size int,
 	}
 	b.StopTimer()
 	if profile {
-		logOpProfile(b, mlx.StopOpProfile(), b.N*batch)
+		logOpProfile(b, mlx.StopOpProfile(), b.N, batch)
 	}
 	cpu := processCPU() - cpu0
 	heapPeak, rssPeak := probe.stop()
@@ -198,25 +198,30 @@ func benchPassRun(b *testing.B, m *UNet2DModel, pass benchPass, batch, size int,
 	}
 }
 
-// logOpProfile prints the time per sample spent in each kind of op (LOCO_OP_PROFILE=1).
-func logOpProfile(b *testing.B, stats []mlx.OpStat, samples int) {
+// logOpProfile prints the time per sample spent in each kind of op (LOCO_OP_PROFILE=1): wall and CPU
+// milliseconds and millions of elements written per sample, calls per pass, and for products GFLOP per second
+// of wall and of CPU time.
+func logOpProfile(b *testing.B, stats []mlx.OpStat, passes, batch int) {
+	samples := passes * batch
 	var sb strings.Builder
-	var total time.Duration
+	var wall, cpu time.Duration
 	for _, s := range stats {
-		total += s.Time
+		wall += s.Time
+		cpu += s.CPU
 	}
-	fmt.Fprintf(&sb, "ops (go kernels %v), per sample: %.1f ms in ops\n", mlx.GoKernelsOn(), total.Seconds()*1e3/float64(samples))
-	fmt.Fprintf(&sb, "%-18s %8s %9s %6s %12s %9s\n", "op", "calls", "ms", "%", "Melem", "GFLOP/s")
+	per := func(d time.Duration) float64 { return d.Seconds() * 1e3 / float64(samples) }
+	fmt.Fprintf(&sb, "ops (go kernels %v), per sample: %.1f ms, %.1f cpu-ms in ops\n", mlx.GoKernelsOn(), per(wall), per(cpu))
+	fmt.Fprintf(&sb, "%-16s %6s %9s %9s %6s %8s %8s %10s\n", "op", "calls/pass", "ms", "cpu-ms", "cpu-%", "Melem", "GFLOP/s", "GFLOP/cpu-s")
 	for _, s := range stats {
-		if s.Time < total/500 {
+		if s.CPU < cpu/500 && s.Time < wall/500 {
 			continue
 		}
-		gflops := ""
+		gflops, gcpu := "", ""
 		if s.FLOPs > 0 {
-			gflops = fmt.Sprintf("%.1f", s.GFLOPS())
+			gflops, gcpu = fmt.Sprintf("%.1f", s.GFLOPS()), fmt.Sprintf("%.1f", s.GFLOPSPerCPU())
 		}
-		fmt.Fprintf(&sb, "%-18s %8d %9.2f %6.1f %12.2f %9s\n", s.Op, s.Calls/int64(samples), s.Time.Seconds()*1e3/float64(samples),
-			100*s.Time.Seconds()/total.Seconds(), float64(s.Elements)/1e6/float64(samples), gflops)
+		fmt.Fprintf(&sb, "%-16s %6.1f %9.2f %9.2f %6.1f %8.2f %8s %10s\n", s.Op, float64(s.Calls)/float64(passes), per(s.Time),
+			per(s.CPU), 100*s.CPU.Seconds()/cpu.Seconds(), float64(s.Elements)/1e6/float64(samples), gflops, gcpu)
 	}
 	b.Log("\n" + sb.String())
 }
