@@ -8,8 +8,9 @@ import (
 	"github.com/locoedit/locoedit/internal/num"
 )
 
-// BenchmarkAuthorsEdit times the work the authors' code does for one edit on the golden tiny model (their
-// run: 402 s, PyTorch 1.13 CPU on this machine): inversion of in/x0, forward DDIM to index 40, the direction
+// BenchmarkAuthorsEdit times the work the authors' code does for one edit on the golden tiny model (their code on
+// the same workload: scripts/authors-edit-bench.py; both measured in docs/benchmarks.md): inversion of in/x0,
+// forward DDIM to index 40, the direction
 // (rank 1 on the mask, rank 5 on the complement, from their stored start bases) and the deterministic decode of
 // [original, edited]. Run with: go test -run XXX -bench AuthorsEdit -benchtime 1x ./loco
 func BenchmarkAuthorsEdit(b *testing.B) {
