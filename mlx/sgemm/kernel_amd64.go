@@ -12,3 +12,9 @@ var kernelName = map[bool]string{true: "avx2-fma", false: "go"}[useAsm]
 //
 //go:noescape
 func kernel6x16(depth int, a *float32, lda int, b *float32, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func axpyAVX2(a float32, x, y *float32, n int)

@@ -129,6 +129,14 @@ func (p Problem) check(lenC int) error {
 }
 
 func mulBatched(c []float32, p Problem, workers int) {
+	if p.M < smallRows || p.N < smallCols {
+		// Matrix-vector-like: no packing (each element of the large operand is used a few times only).
+		parallel(min(workers, p.Batch), p.Batch, func(_ *workspace, b int) {
+			mulSmall(c[b*p.M*p.N:(b+1)*p.M*p.N], p.N, p.M, p.N, p.K,
+				matrix{p.A, b * p.A.BatchStride}, matrix{p.B, b * p.B.BatchStride})
+		})
+		return
+	}
 	if p.FLOPs() < minParallelFLOPs {
 		workers = 1
 	}
