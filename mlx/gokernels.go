@@ -87,13 +87,39 @@ func nodeField(node *simplego.Node, name string) (reflect.Value, bool) {
 	if !v.IsValid() || v.IsNil() {
 		return reflect.Value{}, false
 	}
-	f := v.Elem().FieldByName(name)
+	f := fieldByName(v.Elem(), name)
 	return f, f.IsValid()
+}
+
+// fieldIndex caches the index of a field by struct type and name (reflect's FieldByName searches by name at every
+// call, and executors read a few fields per op).
+var fieldIndex sync.Map // fieldKey → int (−1: no such field)
+
+type fieldKey struct {
+	t    reflect.Type
+	name string
+}
+
+// fieldByName is s.FieldByName(name) for a struct value s, with the lookup cached; invalid when there is none.
+func fieldByName(s reflect.Value, name string) reflect.Value {
+	key := fieldKey{s.Type(), name}
+	i, ok := fieldIndex.Load(key)
+	if !ok {
+		idx := -1
+		if f, found := s.Type().FieldByName(name); found && len(f.Index) == 1 {
+			idx = f.Index[0]
+		}
+		i, _ = fieldIndex.LoadOrStore(key, idx)
+	}
+	if idx := i.(int); idx >= 0 {
+		return s.Field(idx)
+	}
+	return reflect.Value{}
 }
 
 // intsField reads an []int field of a struct value.
 func intsField(s reflect.Value, name string) ([]int, bool) {
-	f := s.FieldByName(name)
+	f := fieldByName(s, name)
 	if !f.IsValid() || f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Int {
 		return nil, false
 	}

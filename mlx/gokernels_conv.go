@@ -42,12 +42,12 @@ func readConvParams(node *simplego.Node) (convParams, bool) {
 		return convParams{}, false
 	}
 	var p convParams
-	ax := v.FieldByName("axes")
+	ax := fieldByName(v, "axes")
 	if !ax.IsValid() || ax.Kind() != reflect.Struct {
 		return convParams{}, false
 	}
 	intOf := func(s reflect.Value, name string) (int, bool) {
-		f := s.FieldByName(name)
+		f := fieldByName(s, name)
 		if !f.IsValid() || f.Kind() != reflect.Int {
 			return 0, false
 		}
@@ -70,7 +70,7 @@ func readConvParams(node *simplego.Node) (convParams, bool) {
 	p.kernelDilate = addInts(intsField(v, "kernelDilations"))
 	p.channelGroups = add(intOf(v, "channelGroupCount"))
 	p.batchGr = add(intOf(v, "batchGroupCount"))
-	pads := v.FieldByName("paddings")
+	pads := fieldByName(v, "paddings")
 	if !pads.IsValid() || pads.Kind() != reflect.Slice || pads.Type().Elem().Kind() != reflect.Array || pads.Type().Elem().Len() != 2 {
 		return convParams{}, false
 	}
