@@ -188,16 +188,15 @@ func sameFloats(a, b []float32) bool {
 // hashFloats hashes the values' bits, eight bytes at a time (FNV-1a style): the cache checks equality anyway.
 func hashFloats(x []float32) uint64 {
 	h := uint64(14695981039346656037)
-	if len(x) == 0 {
-		return h
+	if len(x) > 1 && uintptr(unsafe.Pointer(&x[0]))%8 == 0 {
+		for _, w := range unsafe.Slice((*uint64)(unsafe.Pointer(&x[0])), len(x)/2) {
+			h ^= w
+			h *= 1099511628211
+		}
+		x = x[len(x)/2*2:]
 	}
-	words := unsafe.Slice((*uint64)(unsafe.Pointer(&x[0])), len(x)/2)
-	for _, w := range words {
-		h ^= w
-		h *= 1099511628211
-	}
-	if len(x)%2 == 1 {
-		h ^= uint64(math.Float32bits(x[len(x)-1]))
+	for _, v := range x {
+		h ^= uint64(math.Float32bits(v))
 		h *= 1099511628211
 	}
 	return h
