@@ -13,14 +13,16 @@ It prints one JSON line per round: wall and CPU seconds per stage, iterations of
 Jacobian products, and the top singular value found. On a machine shared with other work, PyTorch's OpenMP
 threads spin while waiting for each other: --threads 1 then gives the steadier figures.
 
-The authors' modules are imported as they are, with what this machine lacks stubbed (SAM, plotting, progress
-bars, dataset loaders, einops' einsum re-expressed with torch.einsum) and one compatibility patch: PyTorch 1.13's
+The authors' modules are imported as they are (diffusers through scripts/torchref), with what this machine lacks
+stubbed (SAM, plotting, progress bars, dataset loaders, einops' einsum re-expressed with torch.einsum) and one
+compatibility patch: PyTorch 1.13's
 forward-mode AD of group_norm fails on the UNet's activations ("view size is not compatible"), so inside their
 forward-mode Jacobian products (torch.func.jacfwd, here functorch.jacfwd) group_norm is computed by its
 definition with reshape; everywhere else PyTorch's own kernel runs.
 """
 
 import argparse
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -41,6 +43,7 @@ def _load_torch_unet_bench():
 def _stub(name, **attrs):
     module = types.ModuleType(name)
     module.__path__ = []
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
     module.__dict__.update(attrs)
     sys.modules[name] = module
     return module
@@ -82,12 +85,11 @@ def import_authors(loco_src, diffusers_src):
     import torch.nn.functional as F
 
     tub = _load_torch_unet_bench()
-    tub.import_unet2d(diffusers_src)  # diffusers' UNet2DModel, its optional dependencies stubbed
-    diffusers = sys.modules["diffusers"]
-    for name in ("DDIMScheduler", "DDIMPipeline", "DDPMScheduler", "StableDiffusionPipeline", "DiffusionPipeline",
-                 "IFPipeline", "IFSuperResolutionPipeline", "LCMScheduler", "LatentConsistencyModelPipeline",
-                 "UNet2DModel", "UNet2DConditionModel"):
-        setattr(diffusers, name, tub._Anything())
+    tub.torchref.setup_diffusers(diffusers_src)
+
+    class anything:  # stands for the classes of modules their code imports but this workload never uses
+        def __init__(self, *args, **kwargs):
+            pass
 
     def tqdm(iterable=None, *args, **kwargs):
         return iterable if iterable is not None else []
@@ -96,12 +98,12 @@ def import_authors(loco_src, diffusers_src):
     _stub("matplotlib", use=lambda *a, **k: None)
     _stub("matplotlib.pyplot")
     _stub("einops", einsum=_einops_einsum, rearrange=lambda *a, **k: (_ for _ in ()).throw(NotImplementedError("rearrange")))
-    _stub("modules.mask_segmentation", SAM=tub._Anything())
+    _stub("modules.mask_segmentation", SAM=anything)
     _stub("models")
     _stub("models.guided_diffusion")
-    _stub("models.guided_diffusion.script_util", g_DDPM=tub._Anything())
+    _stub("models.guided_diffusion.script_util", g_DDPM=anything)
     _stub("dataset")
-    _stub("dataset.celeba_hq_dataloader", CelebAMaskDataLoader=tub._Anything())
+    _stub("dataset.celeba_hq_dataloader", CelebAMaskDataLoader=anything)
     _stub("configs")
     _stub("configs.paths", DATASET_PATHS={}, MODEL_PATHS={})
 
@@ -146,7 +148,7 @@ def main():
     torch.set_num_threads(args.threads)
     EditUncondDiffusion, YHCustomScheduler, tub = import_authors(args.loco_src, args.diffusers_src)
     unet, _ = tub.load_model(args.diffusers_src, args.model)
-    golden = tub.read_safetensors(args.golden)
+    golden, _ = tub.torchref.read_safetensors(args.golden)
     x0 = torch.from_numpy(golden["in/x0"]).float().reshape(1, 3, 32, 32)
     mask = torch.from_numpy(golden["in/mask"]).bool().reshape(3, 32, 32)
 

@@ -3,9 +3,8 @@
 
 The yardstick for the Go UNet's benchmarks (hf/diffusers/bench_test.go runs this script once when its
 prerequisites are present and prints both sets of numbers in the same run). Needs PyTorch (Debian's
-python3-torch works) and a diffusers source tree (v0.29.x; only its src/ folder is read). diffusers' optional
-dependencies (huggingface_hub, safetensors, tqdm, ...) are not needed: they are stubbed, and the weights are read
-with numpy.
+python3-torch works) and a diffusers source tree (v0.29.x; only its src/ folder is read), loaded by
+scripts/torchref (diffusers' optional dependencies stood in for, the weights read with numpy).
 
     /usr/bin/python3 scripts/torch-unet-bench.py --diffusers-src DIR/src --model testdata/golden/tiny-ddpm-unet \\
         --batches 1,8 --passes forward,vjp,jvp --threads 2 --rounds 3
@@ -23,114 +22,33 @@ torch.autograd.functional.jvp does; forward-mode AD of this model is not availab
 """
 
 import argparse
-import importlib.abc
-import importlib.machinery
 import json
 import os
 import statistics
 import sys
 import time
-import types
 
-_STUBBED = ("huggingface_hub", "safetensors", "filelock", "importlib_metadata", "tqdm")
-
-
-class _Anything:
-    """Stands for any object of a stubbed package: callable, usable as a decorator or a base class."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __call__(self, *args, **kwargs):
-        if len(args) == 1 and callable(args[0]) and not kwargs:
-            return args[0]
-        return _Anything()
-
-    def __getattr__(self, name):
-        return _Anything()
-
-    def __iter__(self):
-        return iter(())
-
-    def __mro_entries__(self, bases):
-        return (object,)
-
-
-class _StubModule(types.ModuleType):
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        if name.isupper():  # constants such as HF_HOME: a path that does not exist
-            return "/nonexistent"
-        return _Anything()
-
-
-class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in _STUBBED:
-            if importlib.machinery.PathFinder.find_spec(name.split(".")[0]) is not None:
-                return None  # the real package wins where it is installed
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        module = _StubModule(spec.name)
-        module.__path__ = []
-        return module
-
-    def exec_module(self, module):
-        pass
-
-
-def import_unet2d(src):
-    """Imports UNet2DModel from a diffusers source tree without running diffusers/__init__.py."""
-    if not os.path.isfile(os.path.join(src, "diffusers", "models", "unets", "unet_2d.py")):
-        sys.exit(f"torch-unet-bench: {src} is not a diffusers src/ folder (no diffusers/models/unets/unet_2d.py)")
-    sys.meta_path.insert(0, _StubFinder())
-    package = types.ModuleType("diffusers")
-    package.__path__ = [os.path.join(src, "diffusers")]
-    package.__version__ = "0.29.2"
-    sys.modules["diffusers"] = package
-    check = types.ModuleType("diffusers.dependency_versions_check")
-    check.dep_version_check = lambda *args, **kwargs: None
-    sys.modules[check.__name__] = check
-    from diffusers.models.unets.unet_2d import UNet2DModel
-
-    return UNet2DModel
-
-
-def read_safetensors(path):
-    """Reads a safetensors file into a dict of numpy arrays."""
-    import numpy as np
-
-    kinds = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "F16": np.float16, "U8": np.uint8, "I32": np.int32}
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = info["data_offsets"]
-        out[name] = np.frombuffer(data[start:end], dtype=kinds[info["dtype"]]).reshape(info["shape"]).copy()
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torchref"))
+import torchref  # noqa: E402  (diffusers from a source folder, safetensors with numpy)
 
 
 def load_model(src, model_dir):
+    """diffusers' UNet2DModel from a source folder, with the weights of model_dir (config.json + safetensors)."""
     import torch
 
-    UNet2DModel = import_unet2d(src)
+    if not os.path.isfile(os.path.join(src, "diffusers", "models", "unets", "unet_2d.py")):
+        sys.exit(f"torch-unet-bench: {src} is not a diffusers src/ folder (no diffusers/models/unets/unet_2d.py)")
+    torchref.setup_diffusers(src)
+    from diffusers import UNet2DModel
+
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
-    config = {k: v for k, v in config.items() if not k.startswith("_")}
-    model = UNet2DModel(**config)
-    weights = read_safetensors(os.path.join(model_dir, "diffusion_pytorch_model.safetensors"))
-    state = {k: torch.from_numpy(v) for k, v in weights.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    model = UNet2DModel(**{k: v for k, v in config.items() if not k.startswith("_")})
+    weights, _ = torchref.read_safetensors(os.path.join(model_dir, "diffusion_pytorch_model.safetensors"))
+    missing, unexpected = model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=False)
     if missing or unexpected:
         sys.exit(f"torch-unet-bench: weights do not match the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
-    return model.eval(), config
+    return torchref.classic_attention(model).eval(), config
 
 
 def make_pass(model, which):
