@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -105,7 +106,12 @@ func PresetNames() []string {
 
 // ReadConfig reads and validates config.json.
 func ReadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading guided-diffusion config: %w", err)
+	}
+	defer f.Close()
+	data, err := diffusers.ReadConfigData(f, path)
 	if err != nil {
 		return nil, fmt.Errorf("reading guided-diffusion config: %w", err)
 	}

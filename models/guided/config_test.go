@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,13 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.json, err, c.want)
 		}
+	}
+	big := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(big, []byte(`{"image_size": 32`+strings.Repeat(" ", 5<<20)+`}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadConfig(big); err == nil || !strings.Contains(err.Error(), "not a config file") {
+		t.Errorf("5 MB config: error %v, want one saying it is not a config file", err)
 	}
 	if _, err := Preset("p2-512"); err == nil || !strings.Contains(err.Error(), "p2-256") {
 		t.Errorf("unknown preset: error %v, want one listing p2-256", err)

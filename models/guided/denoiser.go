@@ -18,7 +18,10 @@ type Denoiser struct {
 	sched *loco.Schedule
 }
 
-var _ loco.Denoiser = (*Denoiser)(nil)
+var (
+	_ loco.Denoiser           = (*Denoiser)(nil)
+	_ loco.BottleneckSplitter = (*Denoiser)(nil)
+)
 
 // NewDenoiser wraps m under the given name.
 func NewDenoiser(m *UNetModel, name string) (*Denoiser, error) {
@@ -50,6 +53,13 @@ func (d *Denoiser) Context() *context.Context { return d.UNet.Context() }
 // Predict implements loco.Denoiser.
 func (d *Denoiser) Predict(ctx *context.Context, x, t *graph.Node) *graph.Node {
 	return d.UNet.Eps(ctx, x, t)
+}
+
+// SplitAtBottleneck implements loco.BottleneckSplitter: h is the middle block's output (NCHW), and decode
+// finishes ε (the first in_channels output channels) from the output blocks.
+func (d *Denoiser) SplitAtBottleneck(ctx *context.Context, x, t *graph.Node) (*graph.Node, func(hs *graph.Node) *graph.Node) {
+	h, decode := d.UNet.SplitAtBottleneck(ctx, x, t)
+	return h, func(hs *graph.Node) *graph.Node { return d.UNet.Config.eps(decode(hs)) }
 }
 
 // RegisterPreset makes cfg loadable by name for bare weight files (loco.LoadModelArch, the CLI's

@@ -37,11 +37,39 @@ func (m *UNetModel) Forward(ctx *context.Context, x, t *Node) *Node {
 
 // Eps builds ε(x, t): the first in_channels output channels ([B,C,H,W], shaped like x).
 func (m *UNetModel) Eps(ctx *context.Context, x, t *Node) *Node {
-	out := m.Forward(ctx, x, t)
-	if !m.Config.LearnsSigma() {
+	return m.Config.eps(m.Forward(ctx, x, t))
+}
+
+// eps keeps ε of the network's output: the first in_channels channels when the model also learned σ.
+func (c *Config) eps(out *Node) *Node {
+	if !c.LearnsSigma() {
 		return out
 	}
-	return Slice(out, AxisRange(), AxisRange(0, m.Config.InChannels))
+	return Slice(out, AxisRange(), AxisRange(0, c.InChannels))
+}
+
+// SplitAtBottleneck builds the middle block's output h [B,ch,h,w] (NCHW) for x [B,C,H,W] at times t [B] or
+// [1], and a function that finishes the network (all output channels, as Forward) from k bottlenecks
+// hs [k,ch,h,w] with the skip connections and time embedding of x, which must then have B = 1 (they are
+// repeated k times). ctx holds the weights (nil: the model's own).
+func (m *UNetModel) SplitAtBottleneck(ctx *context.Context, x, t *Node) (*Node, func(hs *Node) *Node) {
+	if ctx == nil {
+		ctx = m.ctx
+	}
+	sb := statedict.NewBuilder(ctx, x.Graph())
+	b := builder{c: m.Config}
+	e := b.encode(sb, x, t)
+	decode := func(hs *Node) *Node {
+		k := hs.Shape().Dimensions[0]
+		r := e
+		r.emb = mlx.RepeatRows(e.emb, k)
+		r.skips = make([]*Node, len(e.skips))
+		for i, s := range e.skips {
+			r.skips[i] = mlx.RepeatRows(s, k)
+		}
+		return b.decode(sb, r, mlx.NCHWToNHWC(hs))
+	}
+	return mlx.NHWCToNCHW(e.h), decode
 }
 
 // builder composes the network from the config. With flops set, it also counts the floating-point
@@ -194,6 +222,21 @@ func (c *Config) checkInput(x, t *Node) {
 
 // forward is UNetModel.forward, returning all output channels (NCHW).
 func (b builder) forward(m statedict.Builder, x, t *Node) *Node {
+	e := b.encode(m, x, t)
+	return b.decode(m, e, e.h)
+}
+
+// encoded is the state of the network after its middle block: the bottleneck h (NHWC), the time embedding
+// and the skip connections the output blocks consume, with their channel counts.
+type encoded struct {
+	h, emb        *Node
+	skips         []*Node
+	skipCh        []int
+	ch, downscale int
+}
+
+// encode runs the time embedding, the input blocks and the middle block.
+func (b builder) encode(m statedict.Builder, x, t *Node) encoded {
 	c := b.c
 	c.checkInput(x, t)
 	batch := x.Shape().Dimensions[0]
@@ -239,14 +282,23 @@ func (b builder) forward(m statedict.Builder, x, t *Node) *Node {
 	h = b.resBlock(mid.In("0"), h, emb, ch, ch, keep)
 	h = b.attention(mid.In("1"), h, b.mustHeads(ch, c.NumHeads))
 	h = b.resBlock(mid.In("2"), h, emb, ch, ch, keep)
+	return encoded{h: h, emb: emb, skips: skips, skipCh: skipCh, ch: ch, downscale: ds}
+}
 
-	block = 0
+// decode runs the output blocks and the output head on the bottleneck h (NHWC) with e's skip connections and
+// time embedding (h and e's tensors have the same batch size).
+func (b builder) decode(m statedict.Builder, e encoded, h *Node) *Node {
+	c := b.c
+	chans := c.levelChannels()
+	ch, ds := e.ch, e.downscale
+	skips, skipCh := slices.Clone(e.skips), slices.Clone(e.skipCh)
+	block := 0
 	for level := len(chans) - 1; level >= 0; level-- {
 		for i := range c.NumResBlocks + 1 {
 			bm := m.In(fmt.Sprint("output_blocks.", block))
 			skip, sch := skips[len(skips)-1], skipCh[len(skipCh)-1]
 			skips, skipCh = skips[:len(skips)-1], skipCh[:len(skipCh)-1]
-			h = b.resBlock(bm.In("0"), Concatenate([]*Node{h, skip}, 3), emb, ch+sch, chans[level], keep)
+			h = b.resBlock(bm.In("0"), Concatenate([]*Node{h, skip}, 3), e.emb, ch+sch, chans[level], keep)
 			ch = chans[level]
 			layer := 1
 			if slices.Contains(c.AttentionResolutions, ds) {
@@ -256,7 +308,7 @@ func (b builder) forward(m statedict.Builder, x, t *Node) *Node {
 			if level > 0 && i == c.NumResBlocks {
 				um := bm.In(fmt.Sprint(layer))
 				if c.ResblockUpdown {
-					h = b.resBlock(um, h, emb, ch, ch, up)
+					h = b.resBlock(um, h, e.emb, ch, ch, up)
 				} else {
 					h = b.upsample(um, h, ch)
 				}
