@@ -90,6 +90,17 @@ func Cosine(a, b []float32) float64 {
 	return Dot(a, b) / math.Sqrt(Dot(a, a)*Dot(b, b))
 }
 
+// RelErr is the relative error ‖a − b‖/‖b‖ of a against the reference b (a and b of the same length).
+func RelErr(a, b []float32) float64 {
+	var num, den float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		num += d * d
+		den += float64(b[i]) * float64(b[i])
+	}
+	return math.Sqrt(num / den)
+}
+
 // Normalize scales v to unit Euclidean norm in place. A zero (or NaN) vector is an error.
 func Normalize(v []float32) error {
 	n := math.Sqrt(Dot(v, v))

@@ -18,6 +18,9 @@ func TestVectors(t *testing.T) {
 	if c := Cosine(a, a); math.Abs(c-1) > 1e-15 {
 		t.Errorf("Cosine(a, a) = %g", c)
 	}
+	if r := RelErr([]float32{3, 4}, []float32{0, 4}); r != 0.75 {
+		t.Errorf("RelErr = %g, want 0.75", r)
+	}
 	v := []float32{3, 4}
 	if err := Normalize(v); err != nil || v[0] != 0.6 || v[1] != 0.8 {
 		t.Errorf("Normalize = %v, %v", v, err)

@@ -32,17 +32,6 @@ func tinyBottleneck(t *testing.T) *Bottleneck {
 	return tinyBottleneckVal
 }
 
-// relErr is ‖a − b‖/‖b‖.
-func relErr(a, b []float32) float64 {
-	var num, den float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		num += d * d
-		den += float64(b[i]) * float64(b[i])
-	}
-	return math.Sqrt(num / den)
-}
-
 // TestBottleneckSplitsTheUNet: h of the tiny UNet (block_out_channels 32, 64: one downsampling) is 64×16×16, and
 // decoding x's own h with x's skips gives the model's ε and x̂0.
 func TestBottleneckSplitsTheUNet(t *testing.T) {
@@ -67,7 +56,7 @@ func TestBottleneckSplitsTheUNet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if re, rz := relErr(e, eps[i*d:(i+1)*d]), relErr(z, x0[i*d:(i+1)*d]); re > 1e-5 || rz > 1e-5 {
+		if re, rz := num.RelErr(e, eps[i*d:(i+1)*d]), num.RelErr(z, x0[i*d:(i+1)*d]); re > 1e-5 || rz > 1e-5 {
 			t.Errorf("sample %d: Decode(x, H(x)) differs from the model: ε rel. error %.2g, x̂0 %.2g", i, re, rz)
 		}
 	}
@@ -114,7 +103,7 @@ func TestBottleneckProducts(t *testing.T) {
 		for a := range m {
 			fd[a] = (hm[(2*k)*m+a] - hm[(2*k+1)*m+a]) / (2 * delta)
 		}
-		if e := relErr(jv[k*m:(k+1)*m], fd); e > 2e-3 {
+		if e := num.RelErr(jv[k*m:(k+1)*m], fd); e > 2e-3 {
 			t.Errorf("∂h/∂x·v_%d: relative difference %.3g from central differences", k, e)
 		}
 	}
@@ -145,7 +134,7 @@ func TestBottleneckProducts(t *testing.T) {
 		for a := range d {
 			fd[a] = (eps[(2*k)*d+a] - eps[(2*k+1)*d+a]) / (2 * delta)
 		}
-		if e := relErr(jw[k*d:(k+1)*d], fd); e > 2e-3 {
+		if e := num.RelErr(jw[k*d:(k+1)*d], fd); e > 2e-3 {
 			t.Errorf("∂ε/∂h·w_%d: relative difference %.3g from central differences", k, e)
 		}
 	}
@@ -158,7 +147,7 @@ func TestBottleneckProducts(t *testing.T) {
 	for i, e := range jw {
 		scaled[i] = float32(-math.Sqrt(1-ab) / math.Sqrt(ab) * float64(e))
 	}
-	if e := relErr(jx0, scaled); e > 1e-5 {
+	if e := num.RelErr(jx0, scaled); e > 1e-5 {
 		t.Errorf("∂x̂0/∂h·w differs from −√(1−ᾱ)/√ᾱ·∂ε/∂h·w by %.3g (relative)", e)
 	}
 
@@ -188,14 +177,14 @@ func TestBottleneckProducts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := relErr(ju2, jv); e > 1e-5 {
+		if e := num.RelErr(ju2, jv); e > 1e-5 {
 			t.Errorf("%s: the J·v of JTJ differs from JVP by %.3g (relative)", c.j, e)
 		}
 		two, err := b.VJP(c.j, x, tt, jv)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := relErr(jtj, two); e > 1e-4 {
+		if e := num.RelErr(jtj, two); e > 1e-4 {
 			t.Errorf("%s: JᵀJ·v differs from Jᵀ(J·v) by %.3g (relative)", c.j, e)
 		}
 	}

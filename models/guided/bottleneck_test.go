@@ -1,10 +1,10 @@
 package guided
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/loco/analysis"
 )
@@ -43,7 +43,7 @@ func TestBottleneck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if re, rz := relDiff(e, eps), relDiff(z, x0); re > 1e-5 || rz > 1e-5 {
+	if re, rz := num.RelErr(e, eps), num.RelErr(z, x0); re > 1e-5 || rz > 1e-5 {
 		t.Fatalf("Decode(x, H(x)) differs from the model: ε rel. error %.2g, x̂0 %.2g", re, rz)
 	}
 
@@ -73,18 +73,7 @@ func TestBottleneck(t *testing.T) {
 	for i := range fd {
 		fd[i] = (ep[i] - em[i]) / (2 * delta)
 	}
-	if r := relDiff(jv, fd); r > 1e-3 {
+	if r := num.RelErr(jv, fd); r > 1e-3 {
 		t.Errorf("∂ε/∂h·v differs from the central difference: rel. error %.3g", r)
 	}
-}
-
-// relDiff is ‖a − b‖/‖b‖.
-func relDiff(a, b []float32) float64 {
-	var num, den float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		num += d * d
-		den += float64(b[i]) * float64(b[i])
-	}
-	return math.Sqrt(num / den)
 }
