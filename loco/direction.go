@@ -11,7 +11,7 @@ type DirectionOptions struct {
 	// Output is the function whose Jacobian is used: x̂0 (LOCO-Edit) or ε (the ∂ε/∂x variant).
 	Output Output
 	// Rank r of the edit subspace on the mask, and NullRank r′ of the subspace on the complement (0: no
-	// null-space projection).
+	// null-space projection; a mask that covers everything has no complement and gets none either).
 	Rank, NullRank int
 	// Subspace iteration settings shared by both subspaces (Rank and Init are set per subspace).
 	Iteration SubspaceOptions
@@ -38,7 +38,8 @@ func (d *Direction) Row(i int) []float32 { return d.V[i*d.Dim : (i+1)*d.Dim] }
 
 // EditDirection computes LOCO-Edit's directions at x_t (one sample) and time t for a mask (1 inside, 0 outside,
 // C·H·W values): the top-r right singular vectors of J restricted to the mask, projected onto the null space of
-// J restricted to the complement (top-r′ vectors), and normalised.
+// J restricted to the complement (top-r′ vectors), and normalised. A mask that selects everything has no
+// complement, so there is nothing to project off: the directions are then not projected (Direction.Null is nil).
 func (p *Pipeline) EditDirection(x []float32, t float32, mask []float32, opts DirectionOptions) (*Direction, error) {
 	if shape := p.outputShape(opts.Output); len(mask) != shape[0]*shape[1]*shape[2] {
 		return nil, fmt.Errorf("mask has %d values but the model's outputs have %d (C,H,W = %v): resize the mask to the model", len(mask), shape[0]*shape[1]*shape[2], shape)
@@ -47,10 +48,15 @@ func (p *Pipeline) EditDirection(x []float32, t float32, mask []float32, opts Di
 		return nil, fmt.Errorf("edit rank must be positive, got %d", opts.Rank)
 	}
 	complement := make([]float32, len(mask))
+	outside := 0
 	for i, m := range mask {
 		if m == 0 {
 			complement[i] = 1
+			outside++
 		}
+	}
+	if outside == 0 {
+		opts.NullRank = 0 // nothing outside the mask to keep unchanged: no projection
 	}
 	modify := opts.Iteration
 	modify.Rank, modify.Init = opts.Rank, opts.InitModify

@@ -1,11 +1,6 @@
 package loco
 
-import (
-	"errors"
-	"fmt"
-	"io"
-	"math"
-)
+import "io"
 
 // DefaultEditT is the edit time of the authors' UNet scripts (CelebA-HQ, LSUN-Church): 0.6 of the 1000 training
 // steps, grid index 40 (t = 595.36). An EditJob with EditT 0 uses it unless the model suggests another time
@@ -23,8 +18,13 @@ type Strip struct {
 // DefaultStrip is the authors' CelebA-HQ strip: λ ∈ {−8, −4, 0, 4, 8}.
 var DefaultStrip = Strip{Scale: 0.5, NumSteps: 16, VisNum: 2}
 
-// Lambdas returns the strip's signed strengths (see Strengths).
-func (s Strip) Lambdas() ([]float64, error) { return Strengths(s.Scale, s.NumSteps, s.VisNum) }
+// Lambdas returns the strip's signed strengths (see Strengths), after checking the strip (Validate).
+func (s Strip) Lambdas() ([]float64, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return Strengths(s.Scale, s.NumSteps, s.VisNum)
+}
 
 // EditJob holds every setting of one LOCO-Edit run (Algorithm 1 of the paper; docs/method.md §7): where
 // the edit happens, how its direction is found and which strengths are decoded. The inputs — image, mask, or a
@@ -67,35 +67,6 @@ func DefaultEditJob() EditJob {
 	lambdas, _ := DefaultStrip.Lambdas()
 	return EditJob{Steps: DefaultSteps, AllPairs: true, Direction: DirectionOptions{Rank: 1, NullRank: 5},
 		Lambdas: lambdas, LambdaStep: DefaultStrip.Scale}
-}
-
-// Validate checks the job's settings before any heavy work and names the problem and the fix.
-func (j EditJob) Validate() error {
-	var errs []error
-	if !(j.EditT >= 0 && j.EditT <= 1) {
-		errs = append(errs, fmt.Errorf("edit time %g is outside (0, 1]: it is a fraction of the 1000 training steps (the authors use 0.5–0.7; 0 picks the model's default)", j.EditT))
-	}
-	if j.Steps != 0 && j.Steps < 2 {
-		errs = append(errs, fmt.Errorf("grid size %d: it must be at least 2 (the paper uses %d)", j.Steps, DefaultSteps))
-	}
-	if j.Direction.Rank < 1 {
-		errs = append(errs, fmt.Errorf("edit rank %d: it must be at least 1", j.Direction.Rank))
-	}
-	if j.Direction.NullRank < 0 {
-		errs = append(errs, fmt.Errorf("null-space rank %d: it must be 0 (no projection) or more", j.Direction.NullRank))
-	}
-	if j.PC < 0 || j.PC >= max(j.Direction.Rank, 1) {
-		errs = append(errs, fmt.Errorf("direction index %d is outside the edit rank %d: raise the rank or lower the index", j.PC, j.Direction.Rank))
-	}
-	if !(j.LambdaStep >= 0) || math.IsInf(j.LambdaStep, 0) {
-		errs = append(errs, fmt.Errorf("strength step %g: it must be a finite number ≥ 0", j.LambdaStep))
-	}
-	for _, l := range j.Lambdas {
-		if math.IsNaN(l) || math.IsInf(l, 0) {
-			errs = append(errs, fmt.Errorf("strength %g is not a finite number", l))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // EditT resolves a job's edit time: editT itself, or for 0 the model's suggestion or DefaultEditT.

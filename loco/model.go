@@ -172,7 +172,12 @@ func loadDiffusersDir(name, dir string) (Denoiser, error) {
 }
 
 func className(configPath string) (string, error) {
-	data, err := os.ReadFile(configPath)
+	f, err := os.Open(configPath)
+	if err != nil {
+		return "", fmt.Errorf("reading model config: %w", err)
+	}
+	defer f.Close()
+	data, err := diffusers.ReadConfigData(f, configPath)
 	if err != nil {
 		return "", fmt.Errorf("reading model config: %w", err)
 	}

@@ -124,7 +124,10 @@ func (p *Pipeline) outputShape(o Output) []int {
 // batchOf validates a flat batch of samples of shape and returns its size.
 func batchOf(name string, x []float32, shape []int) (int, error) {
 	d := shape[0] * shape[1] * shape[2]
-	if len(x) == 0 || len(x)%d != 0 {
+	if len(x) == 0 {
+		return 0, fmt.Errorf("%s holds no samples (a batch of 0): give at least one", name)
+	}
+	if len(x)%d != 0 {
 		return 0, fmt.Errorf("%s has %d values, not a multiple of one sample's %d (C,H,W = %v): check the image size and channels", name, len(x), d, shape)
 	}
 	return len(x) / d, nil
@@ -132,12 +135,12 @@ func batchOf(name string, x []float32, shape []int) (int, error) {
 
 // alphaBars returns ᾱ[floor t] as float32 for each t, after checking t is inside the schedule.
 func (p *Pipeline) alphaBars(ts []float32) ([]float32, error) {
+	if err := p.CheckTimes(ts); err != nil {
+		return nil, err
+	}
 	s := p.Model.Schedule()
 	out := make([]float32, len(ts))
 	for i, t := range ts {
-		if math.IsNaN(float64(t)) || t < 0 || int(t) >= s.NumTrainSteps() {
-			return nil, fmt.Errorf("timestep %g is outside the schedule [0, %d)", t, s.NumTrainSteps())
-		}
 		out[i] = s.AlphaBar32(t)
 	}
 	return out, nil

@@ -67,7 +67,7 @@ func TestPipelineBadInput(t *testing.T) {
 		want string
 	}{
 		{"short x", func() error { _, _, err := p.Predict(xt[:100], []float32{10}); return err }, "not a multiple"},
-		{"t outside", func() error { _, _, err := p.Predict(xt, []float32{1000}); return err }, "outside the schedule"},
+		{"t outside", func() error { _, _, err := p.Predict(xt, []float32{1000}); return err }, "outside the model's schedule"},
 		{"t count", func() error { _, _, err := p.Predict(append(xt, xt...), []float32{1, 2, 3}); return err }, "one per sample"},
 		{"mask size", func() error { _, err := p.JVP(OutputX0, xt, 500, xt, xt[:10]); return err }, "masks have"},
 	} {

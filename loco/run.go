@@ -117,7 +117,10 @@ func (p *Pipeline) FindDirection(pt *Point, mask []float32, job EditJob) (*Direc
 // RunEdit runs a job on one image x0 with a mask (1 inside, 0 outside, of the output's shape): inversion,
 // denoising to the edit time, the direction, and the decoded strengths with their locality.
 func (p *Pipeline) RunEdit(x0, mask []float32, job EditJob) (*EditResult, error) {
-	if err := p.check(mask, job); err != nil {
+	if mask == nil {
+		return nil, errors.New("a mask is needed to compute a direction")
+	}
+	if err := p.CheckJob(job, mask); err != nil {
 		return nil, err
 	}
 	pt, err := p.Prepare(x0, job)
@@ -145,11 +148,11 @@ func (p *Pipeline) check(mask []float32, job EditJob) error {
 
 // EditPoint edits a prepared point: the job's direction for the mask, then its strengths (see Render).
 func (p *Pipeline) EditPoint(pt *Point, mask []float32, job EditJob) (*EditResult, error) {
-	if err := p.check(mask, job); err != nil {
-		return nil, err
-	}
 	if mask == nil {
 		return nil, errors.New("a mask is needed to compute a direction")
+	}
+	if err := p.CheckJob(job, mask); err != nil {
+		return nil, err
 	}
 	var stages []Stage
 	var d *Direction

@@ -129,6 +129,9 @@ func (p *Pipeline) Grid(steps int, inversion bool) (Grid, error) {
 // with the model's sampler; to < 0 means to the end (t = 0). Starting from index 0 means starting from x_T at
 // t = t_max.
 func (p *Pipeline) Sample(x []float32, from, to int, opts SampleOptions) ([]float32, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	if _, err := batchOf("x", x, p.shape); err != nil {
 		return nil, err
 	}
@@ -168,6 +171,9 @@ type InvertOptions struct {
 // Invert maps clean images x0 (n·Dim values in [−1,1]) to x_T by deterministic DDIM inversion (docs/method.md,
 // "DDIM inversion").
 func (p *Pipeline) Invert(x0 []float32, opts InvertOptions) ([]float32, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	if _, err := batchOf("x0", x0, p.shape); err != nil {
 		return nil, err
 	}

@@ -63,8 +63,12 @@ func MaskSummary(mask []float32, shape []int) string {
 
 // Save writes the direction as safetensors ("direction" [rank, C, H, W] float32 plus metadata), atomically.
 func (s *SavedDirection) Save(path string) error {
-	if len(s.Shape) != 3 || len(s.V) == 0 || len(s.V)%(s.Shape[0]*s.Shape[1]*s.Shape[2]) != 0 {
+	if len(s.Shape) != 3 || s.Shape[0] < 1 || s.Shape[1] < 1 || s.Shape[2] < 1 || len(s.V) == 0 ||
+		len(s.V)%(s.Shape[0]*s.Shape[1]*s.Shape[2]) != 0 {
 		return fmt.Errorf("saving direction: %d values do not fit shape %v", len(s.V), s.Shape)
+	}
+	if err := s.checkValues(); err != nil {
+		return fmt.Errorf("saving direction %s: %w", path, err)
 	}
 	meta := map[string]string{
 		"format": "loco-direction", "version": FormatVersion, "model": s.Model,
@@ -82,6 +86,33 @@ func (s *SavedDirection) Save(path string) error {
 		return fmt.Errorf("saving direction: %w", err)
 	}
 	return nil
+}
+
+// checkValues refuses what LoadDirection would refuse: values that are not finite, a negative or non-finite
+// time, a non-finite scale, negative counts.
+func (s *SavedDirection) checkValues() error {
+	d := s.Shape[0] * s.Shape[1] * s.Shape[2]
+	for i, v := range s.V {
+		if !finite(float64(v)) {
+			return fmt.Errorf("direction %d holds %v at value %d: directions must be finite", i/d, v, i%d)
+		}
+	}
+	p := newProblems()
+	if !(s.T >= 0) || math.IsInf(float64(s.T), 0) {
+		p.add("time", "T", s.T, "it must be a finite timestep ≥ 0")
+	}
+	if !finite(s.Scale) {
+		p.add("strength step", "Scale", s.Scale, "it must be a finite number")
+	}
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"Index", s.Index}, {"Rank", s.Rank}, {"NullRank", s.NullRank}} {
+		if c.n < 0 {
+			p.add("count", c.name, c.n, "it must be ≥ 0")
+		}
+	}
+	return p.err()
 }
 
 // LoadDirection reads a direction written by Save (or a bare safetensors file with a float "direction" tensor
