@@ -76,7 +76,9 @@ type problems struct {
 func newProblems() problems { return problems{errs: new([]error)} }
 
 // in returns the collector for the fields of a nested value.
-func (p problems) in(field string) problems { return problems{prefix: p.prefix + field + ".", errs: p.errs} }
+func (p problems) in(field string) problems {
+	return problems{prefix: p.prefix + field + ".", errs: p.errs}
+}
 
 func (p problems) add(what, option string, value any, want string, args ...any) {
 	*p.errs = append(*p.errs, &OptionError{What: what, Value: value, Option: p.prefix + option, Want: fmt.Sprintf(want, args...)})
@@ -308,4 +310,3 @@ func (p *Pipeline) CheckTimes(ts []float32) error {
 	}
 	return nil
 }
-
