@@ -50,3 +50,41 @@ func TestWriteReplacesAtomically(t *testing.T) {
 		t.Error("writing into a missing folder: no error")
 	}
 }
+
+// TestRemoveTemporaries: a signal handler's RemoveTemporaries removes the temporary file of a write in progress;
+// the write then fails with ErrInterrupted, leaving neither the target nor a hidden file, and later writes are
+// refused.
+func TestRemoveTemporaries(t *testing.T) {
+	defer func() { temps.Lock(); temps.closed = false; temps.Unlock() }()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "report.md")
+	started, resume := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- Write(path, func(w io.Writer) error {
+			_, _ = w.Write([]byte("half"))
+			close(started)
+			<-resume
+			return nil
+		})
+	}()
+	<-started
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), ".report.md.tmp-") {
+		t.Fatalf("during the write the folder holds %v, want one temporary file", entries)
+	}
+	removed := RemoveTemporaries()
+	if len(removed) != 1 || filepath.Base(removed[0]) != entries[0].Name() {
+		t.Errorf("RemoveTemporaries removed %v, want %s", removed, entries[0].Name())
+	}
+	close(resume)
+	if err := <-done; !errors.Is(err, ErrInterrupted) {
+		t.Errorf("the interrupted write returned %v, want ErrInterrupted", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("after the interruption the folder holds %v, want nothing", entries)
+	}
+	if err := WriteBytes(path, []byte("x")); !errors.Is(err, ErrInterrupted) {
+		t.Errorf("a write after the interruption: %v, want ErrInterrupted", err)
+	}
+}
