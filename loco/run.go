@@ -233,6 +233,13 @@ func (p *Pipeline) Compose(pt *Point, job EditJob, images ...[]Combination) (*Ed
 	if err := job.Validate(); err != nil {
 		return nil, err
 	}
+	for _, combos := range images {
+		for _, c := range combos {
+			if err := c.Validate(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	res := &EditResult{Job: job, Point: pt, MeanLocality: math.NaN()}
 	for _, combos := range images {
 		e, err := ApplyDirections(pt.Xt, combos...)

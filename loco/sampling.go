@@ -139,11 +139,8 @@ func (p *Pipeline) Sample(x []float32, from, to int, opts SampleOptions) ([]floa
 	if err != nil {
 		return nil, err
 	}
-	if to < 0 {
-		to = g.Len()
-	}
-	if from < 0 || from > to || to > g.Len() {
-		return nil, fmt.Errorf("sampling indices [%d, %d) are outside the grid's %d steps", from, to, g.Len())
+	if to, err = opts.Range(from, to); err != nil {
+		return nil, err
 	}
 	boost := g.PerformanceBoostIndex()
 	steps := make([]Transition, 0, to-from)

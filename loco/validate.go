@@ -144,15 +144,37 @@ func (j EditJob) check(p problems) {
 	}
 	for _, l := range j.Lambdas {
 		switch {
-		case !finite(l):
-			p.add("strength", "Lambdas", l, "it is not a finite number")
-		case math.Abs(l) > MaxStrength:
-			p.add("strength", "Lambdas", l, "|λ| must be at most %g (directions are unit vectors; the authors use up to 8)", float64(MaxStrength))
+		case !strength(p, "Lambdas", l):
 		case j.LambdaStep > 0 && finite(j.LambdaStep) && math.Abs(l)/j.LambdaStep > MaxStripSteps:
 			p.add("strength", "Lambdas", l, "it is %.3g steps of %g (LambdaStep): at most %d; raise LambdaStep, or set it to 0 to add λ·v at once",
 				math.Abs(l)/j.LambdaStep, j.LambdaStep, MaxStripSteps)
 		}
 	}
+}
+
+// strength checks a strength λ: finite, |λ| ≤ MaxStrength.
+func strength(p problems, option string, l float64) bool {
+	switch {
+	case !finite(l):
+		p.add("strength", option, l, "it is not a finite number")
+	case math.Abs(l) > MaxStrength:
+		p.add("strength", option, l, "|λ| must be at most %g (directions are unit vectors; the authors use up to 8)", float64(MaxStrength))
+	default:
+		return true
+	}
+	return false
+}
+
+// Validate checks a combination's strength (finite, |λ| ≤ MaxStrength) and its direction's values (finite).
+func (c Combination) Validate() error {
+	p := newProblems()
+	strength(p, "Lambda", c.Lambda)
+	for i, v := range c.Direction {
+		if !finite(float64(v)) {
+			return fmt.Errorf("direction holds %v at value %d: directions must be finite", v, i)
+		}
+	}
+	return p.err()
 }
 
 // Validate checks the direction options on their own; Pipeline.CheckJob checks the ranks against the model and
@@ -221,6 +243,24 @@ func (o SampleOptions) Validate() error {
 		p.add("DDIM η", "Eta", o.Eta, "it must lie in [0, 1] (0: deterministic DDIM, 1: DDPM-like)")
 	}
 	return p.err()
+}
+
+// Range checks the grid indices [from, to) of a Sample call against the grid size (to < 0: to the end) and
+// returns to resolved. It needs no model: the grid has Steps − 1 steps whatever the schedule.
+func (o SampleOptions) Range(from, to int) (int, error) {
+	steps := o.Steps
+	if steps == 0 {
+		steps = DefaultSteps
+	}
+	n := steps - 1
+	if to < 0 {
+		to = n
+	}
+	if from < 0 || from > to || to > n {
+		return 0, fmt.Errorf("sampling indices [%d, %d) are outside the grid: a grid of %d points has steps 0 to %d; "+
+			"give 0 ≤ from ≤ to ≤ %d (from 0 starts at x_T)", from, to, steps, n-1, n)
+	}
+	return to, nil
 }
 
 // Validate checks the inversion settings: the grid size.

@@ -34,7 +34,12 @@ func modelFlag(args []string) string {
 
 // folderClass returns the _class_name of the config.json in dir ("" when dir is not a model folder).
 func folderClass(dir string) string {
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	f, err := os.Open(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	raw, err := diffusers.ReadConfigData(f, f.Name())
 	if err != nil {
 		return ""
 	}
@@ -53,15 +58,11 @@ func isConditionalUNet(args []string) bool {
 	return folderClass(modelFlag(args)) == "UNet2DConditionModel"
 }
 
-// floatTensor reads tensor name of the input file as float32.
+// floatTensor reads tensor name of the input file as float32 (refusing integer tensors, see tensorKind).
 func (in *inputs) floatTensor(name string) (*tensors.Tensor, error) {
-	t, err := in.f.Tensor(name)
+	t, data, err := in.values(name)
 	if err != nil {
 		return nil, err
-	}
-	data, err := t.Float32()
-	if err != nil {
-		return nil, fmt.Errorf("%s: tensor %q: %w", in.path, name, err)
 	}
 	if len(t.Shape) == 0 {
 		return nil, fmt.Errorf("%s: tensor %q is a scalar", in.path, name)
@@ -95,11 +96,14 @@ func condCommand(name string, args []string) (*diffusers.UNet2DConditionModel, *
 	if err != nil {
 		return nil, nil, diffusers.CondInputs{}, c, err
 	}
+	if err := in.expect([]string{"x", "t", "text"}, "cond", "v", "u"); err != nil {
+		return nil, nil, diffusers.CondInputs{}, c, err
+	}
 	var ci diffusers.CondInputs
 	if ci.X, err = in.floatTensor("x"); err != nil {
 		return nil, nil, ci, c, fmt.Errorf("%w (x: latents [B,4,h,w])", err)
 	}
-	if ci.T, err = in.times(ci.X.Shape().Dimensions[0]); err != nil {
+	if ci.T, err = in.times(ci.X.Shape().Dimensions[0], nil); err != nil {
 		return nil, nil, ci, c, err
 	}
 	if ci.Text, err = in.floatTensor("text"); err != nil {

@@ -20,22 +20,18 @@ func init() {
 func runConvert(args []string) error {
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
 	force := fs.Bool("force", false, "overwrite an existing output")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: loco convert [--force] IN.pt OUT.safetensors")
-		fs.PrintDefaults()
-	}
-	if err := parse(fs, args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	paths := fs.Args()
 	if len(paths) > 2 { // flags after the file names
-		if err := fs.Parse(paths[2:]); err != nil {
+		if err := parseArgs(fs, paths[2:]); err != nil {
 			return err
 		}
 		paths = append(paths[:2:2], fs.Args()...)
 	}
 	if len(paths) != 2 {
-		return errors.New("give the input checkpoint and the output file: loco convert IN.pt OUT.safetensors")
+		return usageError{errors.New("give the input checkpoint and the output file: loco convert IN.pt OUT.safetensors")}
 	}
 	in, out := paths[0], paths[1]
 	if _, err := os.Stat(out); err == nil && !*force {

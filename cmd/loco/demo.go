@@ -21,20 +21,32 @@ func init() {
 	register("demo", "the main job: edit a test image, compare with/without projection, rank and linearity plots, report", runDemo)
 }
 
-func runDemo(args []string) error {
-	cmd := newJobCommand("demo", true, "loco-demo")
+func runDemo(args []string) (err error) {
+	cmd := newJobCommand("demo", true, false, "loco-demo")
+	defer cmd.finish(&err)
 	c, imf := &cmd.c, &cmd.image
 	class := cmd.fs.Int("class", 0, "embedded Fashion-MNIST test image to edit (class 0–9), when no --image is given")
 	seeds := cmd.fs.Int("seeds", 2, "random trajectories for the rank-vs-t analysis")
 	quick := cmd.fs.Bool("quick", false, "smaller analyses (for tests)")
 	start := time.Now()
-	p, job, err := cmd.start(args, nil)
+	var cfg demo.Config
+	p, job, err := cmd.start(args, func(job *loco.EditJob) error {
+		if imf.masksGiven() == 0 {
+			imf.region = "upper"
+		}
+		if imf.image == "" && imf.tensor == "" && (*class < 0 || *class > 9) {
+			return fmt.Errorf("--class %d: the embedded test images are of classes 0–9 (or give --image)", *class)
+		}
+		cfg = demo.Config{Job: *job, Seeds: *seeds, Quick: *quick, Out: c.out}
+		return cfg.Validate()
+	})
 	if err != nil {
 		return err
 	}
-	cfg := demo.Config{Job: job, Seeds: *seeds, Quick: *quick, Out: c.out, Progress: progress(c.quiet)}
+	cfg.Job, cfg.Progress = job, progress(c.quiet)
+	framing := imageio.ModelFraming(p.OutputShape()[1], p.OutputShape()[2])
 	if imf.image != "" || imf.tensor != "" {
-		if cfg.Image, err = imf.load(p); err != nil {
+		if cfg.Image, framing, err = imf.load(p); err != nil {
 			return err
 		}
 		cfg.ImageName = imf.image + imf.tensor
@@ -44,10 +56,7 @@ func runDemo(args []string) error {
 		}
 		cfg.ImageName = fmt.Sprintf("Fashion-MNIST test image of class %d (embedded)", *class)
 	}
-	if imf.mask == "" && imf.rect == "" && imf.ellipse == "" && imf.region == "" && imf.labels == "" {
-		imf.region = "upper"
-	}
-	if cfg.Mask, err = imf.loadMask(p); err != nil {
+	if cfg.Mask, err = imf.loadMask(p, framing); err != nil {
 		return err
 	}
 	cfg.MaskName = maskName(*imf)
@@ -93,6 +102,10 @@ func maskName(f imageFlags) string {
 		return "rectangle " + f.rect
 	case f.ellipse != "":
 		return "ellipse " + f.ellipse
+	case f.region == "full" || f.region == "all":
+		return "the whole image"
+	case f.region == "centre" || f.region == "center" || f.region == "ellipse":
+		return f.region + " region"
 	case f.region != "":
 		return f.region + " half of the image"
 	}

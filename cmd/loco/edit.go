@@ -4,13 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/internal/outdir"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/loco/imageio"
 )
@@ -26,31 +26,86 @@ type imageFlags struct {
 	mask, rect, ellipse, region string
 	labels, classes             string
 	convert, crop               bool
+	maxPixels                   int64
+	withMask                    bool
 }
 
 func (f *imageFlags) register(fs *flag.FlagSet, withMask bool) {
+	f.withMask = withMask
 	fs.StringVar(&f.image, "image", "", "input image (PNG or JPEG), resized to the model")
 	fs.StringVar(&f.tensor, "x0", "", "input image as safetensors (tensor x0 [1,C,H,W] in [-1,1]) instead of --image")
 	fs.BoolVar(&f.convert, "convert", true, "convert colour images to greyscale for 1-channel models")
-	fs.BoolVar(&f.crop, "crop", true, "centre-crop images of another aspect ratio")
+	fs.BoolVar(&f.crop, "crop", true, "centre-crop images of another aspect ratio (masks drawn on the image are cropped the same way)")
+	fs.Int64Var(&f.maxPixels, "max-image-pixels", imageio.DefaultMaxPixels, "refuse pictures (images, masks, label maps) declaring more pixels, from their header")
 	if !withMask {
 		return
 	}
-	fs.StringVar(&f.mask, "mask", "", "mask image: any nonzero pixel is inside (nearest-neighbour resize)")
+	fs.StringVar(&f.mask, "mask", "", "mask image drawn on the image (any nonzero pixel is inside): the image's size or aspect ratio (cropped and resized as the image is), or the model's")
 	fs.StringVar(&f.rect, "mask-rect", "", "rectangular mask y0,x0,y1,x1 in model pixels (end exclusive)")
 	fs.StringVar(&f.ellipse, "mask-ellipse", "", "elliptic mask cy,cx,ry,rx in model pixels")
 	fs.StringVar(&f.region, "mask-region", "", "mask shortcut: upper, lower, left, right (half of the image), centre, ellipse or full")
-	fs.StringVar(&f.labels, "mask-labels", "", "CelebAMask-HQ style label map (class index per pixel), with --classes")
+	fs.StringVar(&f.labels, "mask-labels", "", "CelebAMask-HQ style label map (class index per pixel) drawn on the image, with --classes")
 	fs.StringVar(&f.classes, "classes", "", "comma-separated classes of --mask-labels (e.g. l_eye,r_eye)")
 }
 
-// load returns the image as one sample of the pipeline's shape.
-func (f *imageFlags) load(p *loco.Pipeline) ([]float32, error) {
-	s := p.SampleShape()
+// masksGiven counts the mask flags set.
+func (f *imageFlags) masksGiven() int {
+	n := 0
+	for _, v := range []string{f.mask, f.rect, f.ellipse, f.region, f.labels} {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// check checks the image and mask flags before any model or file is read, and applies the pixel limit.
+func (f *imageFlags) check(needImage bool) error {
+	if f.maxPixels < 1 {
+		return fmt.Errorf("--max-image-pixels %d: it must be at least 1", f.maxPixels)
+	}
+	imageio.SetMaxPixels(f.maxPixels)
 	switch {
 	case f.image != "" && f.tensor != "":
-		return nil, errors.New("give --image or --x0, not both")
-	case f.image != "":
+		return errors.New("give --image or --x0, not both")
+	case needImage && f.image == "" && f.tensor == "":
+		return errors.New("give an input image with --image (PNG/JPEG) or --x0 (safetensors)")
+	}
+	if !f.withMask {
+		return nil
+	}
+	if f.masksGiven() != 1 {
+		return errors.New("give exactly one mask: --mask, --mask-rect, --mask-ellipse, --mask-region or --mask-labels")
+	}
+	if f.classes != "" && f.labels == "" {
+		return errors.New("--classes selects classes of a label map: give the map with --mask-labels")
+	}
+	var err error
+	switch {
+	case f.rect != "":
+		_, err = parseMaskRect(f.rect)
+	case f.ellipse != "":
+		_, err = parseMaskEllipse(f.ellipse)
+	case f.region != "":
+		if _, err = imageio.MaskRegion(f.region, 2, 2); err != nil {
+			err = fmt.Errorf("--mask-region: %w", err)
+		}
+	case f.labels != "":
+		if f.classes == "" {
+			return fmt.Errorf("--mask-labels needs --classes (one or more of %s)", strings.Join(imageio.CelebAMaskHQClasses, ", "))
+		}
+		if _, err = imageio.ClassIndices(imageio.CelebAMaskHQClasses, strings.Split(f.classes, ",")...); err != nil {
+			err = fmt.Errorf("--classes: %w", err)
+		}
+	}
+	return err
+}
+
+// load returns the image as one sample of the pipeline's shape, with its framing (how masks drawn on it reach
+// the model's grid).
+func (f *imageFlags) load(p *loco.Pipeline) ([]float32, imageio.Framing, error) {
+	s := p.SampleShape()
+	if f.image != "" {
 		var opts []imageio.DecodeOption
 		if f.convert {
 			opts = append(opts, imageio.Convert)
@@ -58,84 +113,61 @@ func (f *imageFlags) load(p *loco.Pipeline) ([]float32, error) {
 		if f.crop {
 			opts = append(opts, imageio.CenterCrop)
 		}
-		img, err := imageio.LoadImage(f.image, s[0], s[1], s[2], opts...)
+		img, framing, err := imageio.LoadImageFramed(f.image, s[0], s[1], s[2], opts...)
 		if err != nil {
-			return nil, err
+			return nil, framing, err
 		}
-		return img.Pix, nil
-	case f.tensor != "":
-		in, err := openInputs(f.tensor)
-		if err != nil {
-			return nil, err
-		}
-		x, b, err := in.images("x0", p)
-		if err != nil {
-			return nil, err
-		}
-		if b != 1 {
-			return nil, fmt.Errorf("%s holds %d images: give one", f.tensor, b)
-		}
-		return x, nil
+		return img.Pix, framing, nil
 	}
-	return nil, errors.New("give an input image with --image (PNG/JPEG) or --x0 (safetensors)")
+	in, err := openInputs(f.tensor)
+	if err != nil {
+		return nil, imageio.Framing{}, err
+	}
+	x, b, err := in.images("x0", p)
+	if err != nil {
+		return nil, imageio.Framing{}, err
+	}
+	if b != 1 {
+		return nil, imageio.Framing{}, fmt.Errorf("%s holds %d images: give one", f.tensor, b)
+	}
+	return x, imageio.ModelFraming(s[1], s[2]), nil
 }
 
-func parseFloats(s string, n int, what string) ([]float64, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != n {
-		return nil, fmt.Errorf("%s %q: want %d comma-separated numbers", what, s, n)
-	}
-	out := make([]float64, n)
-	for i, p := range parts {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s %q: %w", what, s, err)
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-// loadMask returns the mask (1 inside) as C·H·W values.
-func (f *imageFlags) loadMask(p *loco.Pipeline) ([]float32, error) {
-	s := p.SampleShape()
+// loadMask returns the mask (1 inside) as C·H·W values: a mask picture or label map goes through the image's
+// framing, so that it selects the same content as on the image; rectangles, ellipses and regions are in model
+// pixels.
+func (f *imageFlags) loadMask(p *loco.Pipeline, framing imageio.Framing) ([]float32, error) {
+	s := p.OutputShape()
 	c, h, w := s[0], s[1], s[2]
 	var m *imageio.Mask
 	var err error
-	given := 0
-	for _, v := range []string{f.mask, f.rect, f.ellipse, f.region, f.labels} {
-		if v != "" {
-			given++
-		}
-	}
-	if given != 1 {
-		return nil, errors.New("give exactly one mask: --mask, --mask-rect, --mask-ellipse, --mask-region or --mask-labels")
-	}
 	switch {
 	case f.mask != "":
-		m, err = imageio.MaskFromPNG(f.mask, h, w)
+		m, err = framing.ReadMask(f.mask, imageio.MaskNearest)
 	case f.rect != "":
-		var v []float64
-		if v, err = parseFloats(f.rect, 4, "--mask-rect"); err == nil {
-			m, err = imageio.MaskRect(1, h, w, int(v[0]), int(v[1]), int(v[2]), int(v[3]))
+		var r [4]int
+		if r, err = parseMaskRect(f.rect); err == nil {
+			if r[0] >= h || r[1] >= w {
+				return nil, fmt.Errorf("--mask-rect %s starts outside the model's %d×%d frame (rows 0–%d, columns 0–%d)", f.rect, h, w, h-1, w-1)
+			}
+			m, err = imageio.MaskRect(1, h, w, r[0], r[1], r[2], r[3])
 		}
 	case f.ellipse != "":
-		var v []float64
-		if v, err = parseFloats(f.ellipse, 4, "--mask-ellipse"); err == nil {
-			m, err = imageio.MaskEllipse(1, h, w, v[0], v[1], v[2], v[3])
+		var e [4]float64
+		if e, err = parseMaskEllipse(f.ellipse); err == nil {
+			m, err = imageio.MaskEllipse(1, h, w, e[0], e[1], e[2], e[3])
 		}
 	case f.region != "":
 		if m, err = imageio.MaskRegion(f.region, h, w); err != nil {
 			err = fmt.Errorf("--mask-region: %w", err)
 		}
 	case f.labels != "":
-		if f.classes == "" {
-			return nil, fmt.Errorf("--mask-labels needs --classes (one or more of %s)", strings.Join(imageio.CelebAMaskHQClasses, ", "))
-		}
 		var lm *imageio.LabelMap
 		if lm, err = imageio.ReadLabelMap(f.labels); err == nil {
-			m, err = imageio.MaskFromLabelMap(lm, h, w, strings.Split(f.classes, ",")...)
+			m, err = framing.LabelMask(lm, strings.Split(f.classes, ",")...)
 		}
+	default:
+		return nil, errors.New("give exactly one mask: --mask, --mask-rect, --mask-ellipse, --mask-region or --mask-labels")
 	}
 	if err != nil {
 		return nil, err
@@ -149,7 +181,7 @@ func (f *imageFlags) loadMask(p *loco.Pipeline) ([]float32, error) {
 		return nil, err
 	}
 	if m.Count() == 0 {
-		return nil, imageio.ErrEmptyMask
+		return nil, fmt.Errorf("%w; the mask given (%s) selects nothing of the %d×%d image the model sees", imageio.ErrEmptyMask, maskName(*f), h, w)
 	}
 	return m.Float32(), nil
 }
@@ -177,9 +209,10 @@ func (j *jobFlags) register(fs *flag.FlagSet, withDirection bool) {
 	fs.IntVar(&j.strip.NumSteps, "num-steps", loco.DefaultStrip.NumSteps, "strength steps: λ = j·scale, j ≤ num-steps")
 	fs.IntVar(&j.strip.VisNum, "vis-num", loco.DefaultStrip.VisNum, "strengths shown per sign")
 	fs.BoolVar(&j.boost, "boost", def.Boost, "decode with the authors' performance boosting (η = 1 below t = 201.8, stochastic, seeded by --edit-seed); default deterministic, so locality measures the edit")
-	fs.BoolFunc("no-boost", "deterministic decoding (the same as --boost=false)", func(string) error {
-		j.boost = false
-		return nil
+	fs.BoolFunc("no-boost", "deterministic decoding, the default (the same as --boost=false)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		j.boost = !b
+		return err
 	})
 	fs.IntVar(&j.steps, "steps", def.Steps, "DDIM grid size N")
 	fs.Uint64Var(&j.seed, "edit-seed", def.Seed, "seed of the boosted (stochastic) decoding")
@@ -189,44 +222,21 @@ func (j *jobFlags) register(fs *flag.FlagSet, withDirection bool) {
 // job builds the edit job.
 func (j *jobFlags) job() (loco.EditJob, error) {
 	job := loco.DefaultEditJob()
+	var errs []error
 	if j.dir != nil {
 		d, err := j.dir.options()
-		if err != nil {
-			return job, err
-		}
+		errs = append(errs, err)
 		job.Direction = d
 	}
-	lambdas, err := j.strip.Lambdas()
-	if err != nil {
-		return job, err
+	job.EditT, job.Boost, job.Steps, job.Seed, job.AllPairs = j.editT, j.boost, j.steps, j.seed, j.allPairs
+	if lambdas, err := j.strip.Lambdas(); err != nil {
+		errs = append(errs, err) // the job is checked without strengths: the strip's error names the flags
+		job.Lambdas, job.LambdaStep = nil, 0
+	} else {
+		job.Lambdas, job.LambdaStep = lambdas, j.strip.Scale
 	}
-	job.EditT, job.Lambdas, job.LambdaStep = j.editT, lambdas, j.strip.Scale
-	job.Boost, job.Steps, job.Seed, job.AllPairs = j.boost, j.steps, j.seed, j.allPairs
-	return job, job.Validate()
-}
-
-// prepareOutDir creates dir, refusing to reuse a non-empty one without --force.
-func prepareOutDir(dir string, force bool) error {
-	if dir == "" {
-		return errors.New("--out (an output folder) is required")
-	}
-	entries, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating output folder: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("output folder %s: %w", dir, err)
-	case len(entries) > 0 && !force:
-		return fmt.Errorf("output folder %s is not empty: pass --force to overwrite its files, or choose another --out", dir)
-	}
-	probe, err := os.CreateTemp(dir, ".write-test-*")
-	if err != nil {
-		return fmt.Errorf("output folder %s is not writable: %w", dir, err)
-	}
-	probe.Close()
-	return os.Remove(probe.Name())
+	errs = append(errs, job.Validate())
+	return job, errors.Join(errs...)
 }
 
 // writeStrip writes the strip PNG (the authors' layout, 2-px padding) and its tensors.
@@ -255,27 +265,33 @@ func writeStrip(dir string, p *loco.Pipeline, res *loco.EditResult) error {
 
 // jobCommand holds the flags of the commands that run an edit job on an image (edit, apply, demo).
 type jobCommand struct {
-	fs    *flag.FlagSet
-	c     commonFlags
-	jf    jobFlags
-	image imageFlags
+	fs        *flag.FlagSet
+	c         commonFlags
+	jf        jobFlags
+	image     imageFlags
+	needImage bool
+	claim     *outdir.Claim
 }
 
 // newJobCommand registers the flags of command name; withDirection adds the direction and mask flags (commands
-// that compute a direction), defaultOut is the --out default.
-func newJobCommand(name string, withDirection bool, defaultOut string) *jobCommand {
-	j := &jobCommand{fs: flag.NewFlagSet(name, flag.ContinueOnError), c: commonFlags{defaultOut: defaultOut}}
+// that compute a direction), defaultOut is the --out default; needImage requires --image or --x0.
+func newJobCommand(name string, withDirection, needImage bool, defaultOut string) *jobCommand {
+	j := &jobCommand{fs: flag.NewFlagSet(name, flag.ContinueOnError), c: commonFlags{defaultOut: defaultOut}, needImage: needImage}
 	j.c.register(j.fs, false)
 	j.jf.register(j.fs, withDirection)
 	j.image.register(j.fs, withDirection)
 	return j
 }
 
-// start parses the flags, builds the job, lets adjust (if set) complete it or refuse the flags, checks it,
-// prepares the output folder and loads the model.
+// start parses the flags, builds the job, lets adjust (if set) complete it or refuse the flags, and checks
+// everything that needs no model (the job, the image and mask flags, the limits); then it claims the output
+// folder and loads the model. Pair it with finish.
 func (j *jobCommand) start(args []string, adjust func(*loco.EditJob) error) (*loco.Pipeline, loco.EditJob, error) {
 	c := &j.c
 	if err := parse(j.fs, args); err != nil {
+		return nil, loco.EditJob{}, err
+	}
+	if err := c.setLimits(); err != nil {
 		return nil, loco.EditJob{}, err
 	}
 	job, err := j.jf.job()
@@ -290,7 +306,10 @@ func (j *jobCommand) start(args []string, adjust func(*loco.EditJob) error) (*lo
 			return nil, job, err
 		}
 	}
-	if err := prepareOutDir(c.out, c.force); err != nil {
+	if err := j.image.check(j.needImage); err != nil {
+		return nil, job, err
+	}
+	if j.claim, err = outdir.New(c.out, c.force); err != nil {
 		return nil, job, err
 	}
 	p, err := c.pipeline()
@@ -298,8 +317,16 @@ func (j *jobCommand) start(args []string, adjust func(*loco.EditJob) error) (*lo
 	return p, job, err
 }
 
-func runEdit(args []string) error {
-	cmd := newJobCommand("edit", true, "")
+// finish gives up the output folder: a failed run removes the folder it created if nothing was written there.
+func (j *jobCommand) finish(err *error) {
+	if j.claim != nil {
+		j.claim.Release(*err != nil)
+	}
+}
+
+func runEdit(args []string) (err error) {
+	cmd := newJobCommand("edit", true, true, "")
+	defer cmd.finish(&err)
 	c, imf := &cmd.c, &cmd.image
 	pc := cmd.fs.Int("pc", 0, "which direction of the rank-r subspace to edit along")
 	p, job, err := cmd.start(args, func(j *loco.EditJob) error {
@@ -309,11 +336,11 @@ func runEdit(args []string) error {
 	if err != nil {
 		return err
 	}
-	x0, err := imf.load(p)
+	x0, framing, err := imf.load(p)
 	if err != nil {
 		return err
 	}
-	mask, err := imf.loadMask(p)
+	mask, err := imf.loadMask(p, framing)
 	if err != nil {
 		return err
 	}
@@ -328,34 +355,35 @@ func runEdit(args []string) error {
 		return err
 	}
 	if !c.quiet {
+		if job.Direction.NullRank > 0 && res.Direction.Null == nil {
+			fmt.Fprintln(os.Stderr, "the mask covers the whole image: no null-space projection (nothing outside the mask to keep)")
+		}
 		fmt.Fprintf(os.Stderr, "edit at t = %.2f (index %d), λ = %v, %d subspace iterations, locality %.3f; wrote %s/strip.png, strip.safetensors, direction.safetensors (%s)\n",
 			res.Point.T, res.Point.Index, res.Lambdas, res.Direction.Modify.Iterations, res.MeanLocality, c.out, res.Total().Round(1e6))
 	}
 	return nil
 }
 
-func runApply(args []string) error {
-	cmd := newJobCommand("apply", false, "")
+func runApply(args []string) (err error) {
+	cmd := newJobCommand("apply", false, true, "")
+	defer cmd.finish(&err)
 	c, imf := &cmd.c, &cmd.image
 	dirs := cmd.fs.String("direction", "", "saved direction(s): path, or path:λ,path:λ for a signed composition")
 	pc := cmd.fs.Int("pc", 0, "which stored direction to use")
-	p, job, err := cmd.start(args, func(*loco.EditJob) error {
-		if *dirs == "" {
-			return errors.New("--direction is required (a direction.safetensors written by loco edit)")
+	var specs []directionSpec
+	p, job, err := cmd.start(args, func(*loco.EditJob) (err error) {
+		if *pc < 0 {
+			return fmt.Errorf("--pc %d: it must be 0 (the top direction) or more", *pc)
 		}
-		return nil
+		specs, err = parseDirections(*dirs)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	x0, err := imf.load(p)
-	if err != nil {
-		return err
-	}
 	var combos []loco.Combination
-	for _, spec := range strings.Split(*dirs, ",") {
-		path, lam, hasLambda := strings.Cut(spec, ":")
-		sd, err := loco.LoadDirection(path)
+	for _, spec := range specs {
+		sd, err := loco.LoadDirection(spec.Path)
 		if err != nil {
 			return err
 		}
@@ -363,15 +391,13 @@ func runApply(args []string) error {
 			return err
 		}
 		if *pc >= sd.Rows() {
-			return fmt.Errorf("%s stores %d directions; --pc %d is out of range", path, sd.Rows(), *pc)
+			return fmt.Errorf("%s stores %d directions; --pc %d is out of range", spec.Path, sd.Rows(), *pc)
 		}
-		l := 0.0
-		if hasLambda {
-			if l, err = strconv.ParseFloat(lam, 64); err != nil {
-				return fmt.Errorf("strength in %q: %w", spec, err)
-			}
-		}
-		combos = append(combos, loco.Combination{Direction: sd.Row(*pc), Lambda: l})
+		combos = append(combos, loco.Combination{Direction: sd.Row(*pc), Lambda: spec.Lambda})
+	}
+	x0, _, err := imf.load(p)
+	if err != nil {
+		return err
 	}
 	pt, err := p.Prepare(x0, job)
 	if err != nil {

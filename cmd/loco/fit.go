@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/locoedit/locoedit/data/fashionmnist"
+	"github.com/locoedit/locoedit/internal/outdir"
 	"github.com/locoedit/locoedit/models/molrg"
 )
 
@@ -14,7 +15,7 @@ func init() {
 	register("fit", "refit the embedded mixture of low-rank Gaussians to Fashion-MNIST (apt install dataset-fashion-mnist)", runFit)
 }
 
-func runFit(args []string) error {
+func runFit(args []string) (err error) {
 	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
 	data := fs.String("data", fashionmnist.DefaultDir, "folder with the Fashion-MNIST idx files")
 	rank := fs.Int("rank", molrg.FashionRank, "principal directions per class")
@@ -26,12 +27,14 @@ func runFit(args []string) error {
 	if *out == "" {
 		return fmt.Errorf("--out is required (e.g. --out my-molrg; the embedded copy is models/molrg/%s)", molrg.EmbeddedName)
 	}
-	if err := prepareOutDir(*out, *force); err != nil {
-		return err
-	}
 	if _, err := os.Stat(*data); err != nil {
 		return fmt.Errorf("Fashion-MNIST not found at %s: install it with `apt-get install dataset-fashion-mnist`, or pass --data", *data)
 	}
+	claim, err := outdir.New(*out, *force)
+	if err != nil {
+		return err
+	}
+	defer func() { claim.Release(err != nil) }()
 	start := time.Now()
 	p, err := molrg.FitFashionMNIST(*data, *rank)
 	if err != nil {

@@ -23,7 +23,7 @@ func lpipsFlag(fs *flag.FlagSet) *string {
 func runLPIPS(args []string) error {
 	fs := flag.NewFlagSet("lpips", flag.ContinueOnError)
 	weights := lpipsFlag(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if *weights != "" {
@@ -31,7 +31,7 @@ func runLPIPS(args []string) error {
 	}
 	paths := fs.Args()
 	if len(paths) < 2 {
-		return errors.New("give a reference image and at least one image to compare: loco lpips REF.png IMG.png…")
+		return usageError{errors.New("give a reference image and at least one image to compare: loco lpips REF.png IMG.png…")}
 	}
 	ref, err := imageio.ReadImage(paths[0], 3)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,24 +27,29 @@ func progress(quiet bool) io.Writer {
 	return os.Stderr
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(os.Stderr)
-	return fs.Parse(args)
-}
-
-// tensorCommand parses the flags of a command that reads tensors from --in, then loads the model and the input.
-func tensorCommand(fs *flag.FlagSet, c *commonFlags, args []string) (*loco.Pipeline, *inputs, error) {
+// tensorCommand parses the flags of a command that reads tensors from --in and checks everything it can
+// before the model is loaded — the flags (and, through check, the command's own options), the output path,
+// the input file and its tensors' dtypes — then loads the model.
+func tensorCommand(fs *flag.FlagSet, c *commonFlags, args []string, check func() error, required []string, optional ...string) (*loco.Pipeline, *inputs, error) {
 	if err := parse(fs, args); err != nil {
 		return nil, nil, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := c.check(true); err != nil {
 		return nil, nil, err
 	}
-	p, err := c.pipeline()
+	in, err := openInputs(c.in)
 	if err != nil {
 		return nil, nil, err
 	}
-	in, err := openInputs(c.in)
+	if err := in.expect(required, optional...); err != nil {
+		return nil, nil, err
+	}
+	p, err := c.pipeline()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,7 +61,7 @@ func batchInputs(p *loco.Pipeline, in *inputs) (x, t []float32, b int, err error
 	if x, b, err = in.images("x", p); err != nil {
 		return nil, nil, 0, err
 	}
-	t, err = in.times(b)
+	t, err = in.times(b, p)
 	return x, t, b, err
 }
 
@@ -66,7 +72,7 @@ func runEps(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("eps", flag.ContinueOnError)
 	c.register(fs, true)
-	p, in, err := tensorCommand(fs, &c, args)
+	p, in, err := tensorCommand(fs, &c, args, nil, []string{"x", "t"})
 	if err != nil {
 		return err
 	}
@@ -91,16 +97,16 @@ func runJVP(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("jvp", flag.ContinueOnError)
 	c.register(fs, true)
-	p, in, err := tensorCommand(fs, &c, args)
-	if err != nil {
-		return err
-	}
-	x, t, b, err := batchInputs(p, in)
+	p, in, err := tensorCommand(fs, &c, args, nil, []string{"x", "t"}, "v", "u")
 	if err != nil {
 		return err
 	}
 	if !in.has("v") && !in.has("u") {
 		return fmt.Errorf("%s holds neither v (for J·v) nor u (for Jᵀ·u)", c.in)
+	}
+	x, t, b, err := batchInputs(p, in)
+	if err != nil {
+		return err
 	}
 	d := p.Dim()
 	out := outputs{}
@@ -157,9 +163,10 @@ func runInvert(args []string) error {
 	fs := flag.NewFlagSet("invert", flag.ContinueOnError)
 	c.register(fs, true)
 	def := loco.DefaultEditJob()
-	steps := fs.Int("steps", def.Steps, "grid size N (N−1 transitions)")
-	allPairs := fs.Bool("all-pairs", def.AllPairs, "run every inversion pair (ending at t_max); --all-pairs=false reproduces the authors' loop, which stops one pair early")
-	p, in, err := tensorCommand(fs, &c, args)
+	var opts loco.InvertOptions
+	fs.IntVar(&opts.Steps, "steps", def.Steps, "grid size N (N−1 transitions)")
+	fs.BoolVar(&opts.AllPairs, "all-pairs", def.AllPairs, "run every inversion pair (ending at t_max); --all-pairs=false reproduces the authors' loop, which stops one pair early")
+	p, in, err := tensorCommand(fs, &c, args, func() error { return opts.Validate() }, []string{"x0"})
 	if err != nil {
 		return err
 	}
@@ -167,26 +174,35 @@ func runInvert(args []string) error {
 	if err != nil {
 		return err
 	}
-	xT, err := p.Invert(x0, loco.InvertOptions{Steps: *steps, AllPairs: *allPairs, Callback: loco.ProgressBar(progress(c.quiet), "DDIM inversion")})
+	opts.Callback = loco.ProgressBar(progress(c.quiet), "DDIM inversion")
+	xT, err := p.Invert(x0, opts)
 	if err != nil {
 		return err
 	}
 	out := outputs{}
 	out.images("xT", xT, b, p.SampleShape())
-	return out.write(c.out, map[string]string{"model": p.Model.Name(), "steps": strconv.Itoa(*steps), "all_pairs": strconv.FormatBool(*allPairs)})
+	return out.write(c.out, map[string]string{"model": p.Model.Name(), "steps": strconv.Itoa(opts.Steps), "all_pairs": strconv.FormatBool(opts.AllPairs)})
 }
 
 func runSample(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
 	c.register(fs, true)
-	steps := fs.Int("steps", loco.DefaultSteps, "grid size N")
+	var opts loco.SampleOptions
+	fs.IntVar(&opts.Steps, "steps", loco.DefaultSteps, "grid size N")
 	from := fs.Int("from-index", 0, "first grid index (0: x is x_T at t_max)")
 	to := fs.Int("to-index", -1, "stop before this grid index (-1: run to t = 0)")
-	eta := fs.Float64("eta", 0, "DDIM η")
-	boost := fs.Bool("boost", false, "performance boosting: η = 1 for t ≤ 201.8")
-	seed := fs.Uint64("seed", 0, "seed of the noise of stochastic steps")
-	p, in, err := tensorCommand(fs, &c, args)
+	fs.Float64Var(&opts.Eta, "eta", 0, "DDIM η in [0, 1]")
+	fs.BoolVar(&opts.Boost, "boost", false, "performance boosting: η = 1 for t ≤ 201.8")
+	fs.Uint64Var(&opts.Seed, "seed", 0, "seed of the noise of stochastic steps")
+	check := func() error {
+		if err := opts.Validate(); err != nil {
+			return err
+		}
+		_, err := opts.Range(*from, *to)
+		return err
+	}
+	p, in, err := tensorCommand(fs, &c, args, check, []string{"x"})
 	if err != nil {
 		return err
 	}
@@ -194,7 +210,8 @@ func runSample(args []string) error {
 	if err != nil {
 		return err
 	}
-	y, err := p.Sample(x, *from, *to, loco.SampleOptions{Steps: *steps, Eta: *eta, Boost: *boost, Seed: *seed, Callback: loco.ProgressBar(progress(c.quiet), "DDIM")})
+	opts.Callback = loco.ProgressBar(progress(c.quiet), "DDIM")
+	y, err := p.Sample(x, *from, *to, opts)
 	if err != nil {
 		return err
 	}
@@ -224,21 +241,24 @@ func (d *directionFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&d.seed, "seed", def.Iteration.Seed, "seed of the random start bases")
 }
 
+// options returns the direction options; the error reports the flags that do not parse (the values are
+// checked by loco.DirectionOptions.Validate).
 func (d *directionFlags) options() (loco.DirectionOptions, error) {
-	stop, err := loco.ParseStopRule(d.stop)
-	if err != nil {
-		return loco.DirectionOptions{}, err
+	stop, err1 := loco.ParseStopRule(d.stop)
+	method, err2 := loco.ParseMethod(d.method)
+	out, err3 := loco.ParseOutput(d.output)
+	if err1 != nil {
+		err1 = fmt.Errorf("--stop: %w", err1)
 	}
-	method, err := loco.ParseMethod(d.method)
-	if err != nil {
-		return loco.DirectionOptions{}, err
+	if err2 != nil {
+		err2 = fmt.Errorf("--method: %w", err2)
 	}
-	out, err := loco.ParseOutput(d.output)
-	if err != nil {
-		return loco.DirectionOptions{}, fmt.Errorf("--output: %w", err)
+	if err3 != nil {
+		err3 = fmt.Errorf("--output: %w", err3)
 	}
-	return loco.DirectionOptions{Output: out, Rank: d.rank, NullRank: d.nullRank,
-		Iteration: loco.SubspaceOptions{Method: method, Stop: stop, MaxIter: d.maxIter, MinIter: d.minIter, Tol: d.tol, Seed: d.seed}}, nil
+	opts := loco.DirectionOptions{Output: out, Rank: d.rank, NullRank: d.nullRank,
+		Iteration: loco.SubspaceOptions{Method: method, Stop: stop, MaxIter: d.maxIter, MinIter: d.minIter, Tol: d.tol, Seed: d.seed}}
+	return opts, errors.Join(err1, err2, err3)
 }
 
 func runDirection(args []string) error {
@@ -247,21 +267,13 @@ func runDirection(args []string) error {
 	fs := flag.NewFlagSet("direction", flag.ContinueOnError)
 	c.register(fs, true)
 	df.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
+	var opts loco.DirectionOptions
+	check := func() error {
+		var err error
+		opts, err = df.options()
+		return errors.Join(err, opts.Validate())
 	}
-	if err := c.check(true); err != nil {
-		return err
-	}
-	opts, err := df.options()
-	if err != nil {
-		return err
-	}
-	p, err := c.pipeline()
-	if err != nil {
-		return err
-	}
-	in, err := openInputs(c.in)
+	p, in, err := tensorCommand(fs, &c, args, check, []string{"x", "t", "mask"}, "vinit_modify", "vinit_null")
 	if err != nil {
 		return err
 	}
@@ -272,7 +284,7 @@ func runDirection(args []string) error {
 	if b != 1 {
 		return fmt.Errorf("x holds %d samples: direction works on one", b)
 	}
-	t, err := in.times(1)
+	t, err := in.times(1, p)
 	if err != nil {
 		return err
 	}
@@ -289,6 +301,11 @@ func runDirection(args []string) error {
 		if opts.InitNull, _, err = in.rows("vinit_null", p.Dim()); err != nil {
 			return err
 		}
+	}
+	job := loco.DefaultEditJob()
+	job.Direction = opts
+	if err := p.CheckJob(job, mask); err != nil {
+		return err
 	}
 	if !c.quiet {
 		opts.Iteration.Progress = func(iter int, change float64) {

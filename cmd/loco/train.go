@@ -15,6 +15,9 @@ import (
 
 func init() {
 	register("train", "train a diffusers UNet2DModel (DDPM ε objective) → OUT: diffusers model folder, loss.csv, samples", runTrain)
+	c := commands["train"]
+	c.ownSignals = true // Ctrl-C saves the run and stops (see runTrain)
+	commands["train"] = c
 }
 
 func runTrain(args []string) error {
@@ -44,9 +47,6 @@ func runTrain(args []string) error {
 	quiet := fs.Bool("quiet", false, "no progress output")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q (flags come as --name value)", fs.Args())
 	}
 	if *out == "" {
 		return errors.New("--out is required: the folder to write the model, checkpoint, samples and loss log to")

@@ -4,6 +4,7 @@
 package demo
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -32,6 +33,26 @@ type Config struct {
 	// Out is the output folder (must exist); Progress receives progress messages.
 	Out      string
 	Progress io.Writer
+}
+
+// MaxSeeds bounds Config.Seeds.
+const MaxSeeds = 64
+
+// Validate checks the run's settings before any work: the job (loco.EditJob.Validate), the number of
+// trajectories and the output folder's name. The image and the mask are checked against the model by Run.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Job.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Seeds < 1 || c.Seeds > MaxSeeds {
+		errs = append(errs, &loco.OptionError{What: "random trajectories", Option: "Seeds", Value: c.Seeds,
+			Want: fmt.Sprintf("it must be between 1 and %d (each one is a rank analysis along a DDIM trajectory)", MaxSeeds)})
+	}
+	if c.Out == "" {
+		errs = append(errs, errors.New("no output folder (Config.Out)"))
+	}
+	return errors.Join(errs...)
 }
 
 // EditSummary is one edit strip and its locality.
@@ -73,6 +94,12 @@ func (c *Config) logf(format string, args ...any) {
 // Run runs the demo on p and writes its files into cfg.Out: the job (loco.Pipeline.RunEdit), then the same job
 // without null-space projection from the same x_t, the reconstruction quality and the analyses.
 func Run(p *loco.Pipeline, cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.CheckJob(cfg.Job, cfg.Mask); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res := &Result{Model: p.Model.Name()}
 	shape := p.SampleShape()
