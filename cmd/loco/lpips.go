@@ -23,9 +23,14 @@ func lpipsFlag(fs *flag.FlagSet) *string {
 func runLPIPS(args []string) error {
 	fs := flag.NewFlagSet("lpips", flag.ContinueOnError)
 	weights := lpipsFlag(fs)
+	maxPixels := fs.Int64("max-image-pixels", imageio.DefaultMaxPixels, "refuse pictures declaring more pixels, from their header")
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
+	if *maxPixels < 1 {
+		return fmt.Errorf("--max-image-pixels %d: it must be at least 1", *maxPixels)
+	}
+	imageio.SetMaxPixels(*maxPixels)
 	if *weights != "" {
 		lpips.SetWeightsDir(*weights)
 	}

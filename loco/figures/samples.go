@@ -7,13 +7,20 @@ import (
 	"github.com/locoedit/locoedit/loco/imageio"
 )
 
+// Bounds of SampleGrid's rows and magnification (the grid is one picture in memory).
+const (
+	MaxGridRows  = 100
+	MaxGridScale = 16
+)
+
 // SampleGrid draws new images with deterministic DDIM (Generate) laid out as a picture, each magnified scale
 // times with 2·scale grey pixels between them. A class-conditional model gets rows rows with one column per class
 // (column k shows class k) and a last row of samples of the whole model; another model gets rows rows of 10.
-// Sample i of a row (or class) is seeded by seed + 1000·class + row.
+// Sample i of a row (or class) is seeded by seed + 1000·class + row. Rows and scale are bounded by MaxGridRows
+// and MaxGridScale.
 func (s *Session) SampleGrid(rows int, seed uint64, scale int) (*imageio.Image, error) {
-	if rows < 1 || scale < 1 {
-		return nil, fmt.Errorf("sample grid: rows %d and scale %d must be at least 1", rows, scale)
+	if rows < 1 || rows > MaxGridRows || scale < 1 || scale > MaxGridScale {
+		return nil, fmt.Errorf("sample grid: rows %d and scale %d must lie in [1, %d] and [1, %d]", rows, scale, MaxGridRows, MaxGridScale)
 	}
 	cols, classes := 10, 0
 	if names := s.classNames(); len(names) > 0 {

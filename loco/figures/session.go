@@ -79,11 +79,19 @@ func (s *Session) Dim() int { return s.C * s.H * s.W }
 // LoadImage reads an image file (PNG or JPEG) as one model input: converted to the model's channels and
 // centre-cropped and resized to its size.
 func (s *Session) LoadImage(path string) ([]float32, error) {
-	img, err := imageio.LoadImage(path, s.C, s.H, s.W, imageio.Convert, imageio.CenterCrop)
+	x, _, err := s.LoadImageFramed(path)
+	return x, err
+}
+
+// LoadImageFramed is LoadImage that also returns the framing applied (the centred crop and the resize), so
+// that a mask or label map drawn on the same picture selects the same content at the model's size:
+// framing.ReadMask(path, imageio.MaskNearest) or framing.LabelMask(labels, classes...).
+func (s *Session) LoadImageFramed(path string) ([]float32, imageio.Framing, error) {
+	img, framing, err := imageio.LoadImageFramed(path, s.C, s.H, s.W, imageio.Convert, imageio.CenterCrop)
 	if err != nil {
-		return nil, err
+		return nil, framing, err
 	}
-	return img.Pix, nil
+	return img.Pix, framing, nil
 }
 
 // LoadImages reads several image files with LoadImage.

@@ -1,0 +1,61 @@
+package figures
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/locoedit/locoedit/loco/imageio"
+)
+
+// TestLoadImageFramed: a mask drawn on a 64×48 photo, framed as the photo was, selects the same content at the
+// model's 32×32: the photo's columns 40–43 are model columns 22–23 after the centred crop (columns 8–55) and the
+// resize.
+func TestLoadImageFramed(t *testing.T) {
+	s := session(t)
+	dir := t.TempDir()
+	write := func(name string, fill func(x int) uint8) string {
+		img := image.NewGray(image.Rect(0, 0, 64, 48))
+		for y := range 48 {
+			for x := range 64 {
+				img.SetGray(x, y, color.Gray{Y: fill(x)})
+			}
+		}
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := png.Encode(f, img); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	photo := write("photo.png", func(x int) uint8 { return uint8(4 * x) })
+	maskPath := write("mask.png", func(x int) uint8 {
+		if x >= 40 && x < 44 {
+			return 255
+		}
+		return 0
+	})
+	x0, framing, err := s.LoadImageFramed(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x0) != s.Dim() || framing.Crop != image.Rect(8, 0, 56, 48) {
+		t.Fatalf("%d values, crop %v; want %d values and the centred 48×48 crop", len(x0), framing.Crop, s.Dim())
+	}
+	m, err := framing.ReadMask(maskPath, imageio.MaskNearest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x := range 32 {
+		if in := m.In[x]; in != (x == 22 || x == 23) {
+			t.Errorf("model column %d inside = %v", x, in)
+		}
+	}
+}
