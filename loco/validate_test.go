@@ -233,3 +233,20 @@ func TestSaveRefusesNonFinite(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestModelConfigBounded: a model folder's config.json is read through diffusers.ReadConfigData, so a huge one
+// is refused without being read whole.
+func TestModelConfigBounded(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(4<<20 + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := loco.LoadModel(dir); err == nil || !strings.Contains(err.Error(), "is larger than 4194304 bytes: not a config file") {
+		t.Errorf("LoadModel of a folder with a 4 MiB config.json: %v", err)
+	}
+}

@@ -192,7 +192,7 @@ func TestCarelessInputRefused(t *testing.T) {
 			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 200<<20 {
 				t.Errorf("allocated %d MB before refusing, want < 200 MB", alloc>>20)
 			}
-			t.Logf("refused in %v", elapsed.Round(time.Millisecond))
+			t.Logf("refused in %v, %.1f MB allocated", elapsed.Round(time.Millisecond), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20))
 		})
 	}
 }
@@ -384,5 +384,27 @@ func TestImageFramingFlags(t *testing.T) {
 	_, framing, err := f.load(p)
 	if err != nil || framing != imageio.ModelFraming(32, 32) {
 		t.Errorf("--x0: framing %+v, %v; want the model's", framing, err)
+	}
+}
+
+// TestReadOnlyOutput: an --out in a folder that refuses files is found before the model is loaded (root writes
+// anywhere: skipped as root).
+func TestReadOnlyOutput(t *testing.T) {
+	if os.Getuid() == 0 || runtime.GOOS == "windows" {
+		t.Skip("root (or Windows) writes into read-only folders")
+	}
+	ro := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(ro, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	in := writeTensors(t, map[string]*safetensors.Tensor{"x": safetensors.FromFloat32([]int{1, 1, 32, 32}, make([]float32, 1024)),
+		"t": safetensors.FromFloat32([]int{1}, []float32{500})})
+	code, _, errs := cli("eps", "--in", in, "--out", filepath.Join(ro, "eps.safetensors"))
+	if code != 1 || !strings.Contains(errs, "is not writable") || !strings.Contains(errs, "choose another --out") {
+		t.Errorf("eps into a read-only folder: exit %d, stderr:\n%s", code, errs)
+	}
+	code, _, errs = cli("edit", "--image", testImage, "--mask-region", "upper", "--out", ro)
+	if code != 1 || !strings.Contains(errs, "not writable") {
+		t.Errorf("edit into a read-only folder: exit %d, stderr:\n%s", code, errs)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/locoedit/locoedit/loco/imageio"
@@ -56,6 +57,16 @@ func TestLoadImageFramed(t *testing.T) {
 	for x := range 32 {
 		if in := m.In[x]; in != (x == 22 || x == 23) {
 			t.Errorf("model column %d inside = %v", x, in)
+		}
+	}
+}
+
+// TestSampleGridBounds: a grid that would not fit in memory is refused before any sample is drawn.
+func TestSampleGridBounds(t *testing.T) {
+	s := session(t)
+	for _, c := range [][2]int{{1_000_000, 1}, {1, 10_000}, {0, 1}, {1, 0}} {
+		if _, err := s.SampleGrid(c[0], 0, c[1]); err == nil || !strings.Contains(err.Error(), "must lie in [1, 100] and [1, 16]") {
+			t.Errorf("SampleGrid(rows %d, scale %d): error %v", c[0], c[1], err)
 		}
 	}
 }
