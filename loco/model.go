@@ -1,7 +1,6 @@
 package loco
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -148,17 +147,18 @@ func loadDiffusersDir(name, dir string) (Denoiser, error) {
 	if cls != "UNet2DModel" && cls != "" {
 		return nil, fmt.Errorf("loading model %s: architecture %q is not supported (supported: UNet2DModel)", name, cls)
 	}
-	unet, err := diffusers.LoadUNet2D(unetDir)
-	if err != nil {
-		return nil, fmt.Errorf("loading model %s: %w", name, err)
-	}
+	// The scheduler's config is read first: it is small, and a hostile one is refused before any weight is.
 	sc := diffusers.DefaultSchedulerConfig()
 	if _, err := os.Stat(schedPath); err == nil {
 		if sc, err = diffusers.ReadSchedulerConfig(schedPath); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("loading model %s: %w", name, err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, fmt.Errorf("loading model %s: %w", name, err)
+	}
+	unet, err := diffusers.LoadUNet2D(unetDir)
+	if err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", name, err)
 	}
 	sched, err := NewSchedule(BetaSchedule(sc.BetaSchedule), sc.BetaStart, sc.BetaEnd, sc.NumTrainTimesteps)
 	if err != nil {
@@ -172,20 +172,9 @@ func loadDiffusersDir(name, dir string) (Denoiser, error) {
 }
 
 func className(configPath string) (string, error) {
-	f, err := os.Open(configPath)
+	cls, err := diffusers.ReadClassName(configPath)
 	if err != nil {
 		return "", fmt.Errorf("reading model config: %w", err)
 	}
-	defer f.Close()
-	data, err := diffusers.ReadConfigData(f, configPath)
-	if err != nil {
-		return "", fmt.Errorf("reading model config: %w", err)
-	}
-	var c struct {
-		ClassName string `json:"_class_name"`
-	}
-	if err := json.Unmarshal(data, &c); err != nil {
-		return "", fmt.Errorf("parsing %s: %w", configPath, err)
-	}
-	return c.ClassName, nil
+	return cls, nil
 }

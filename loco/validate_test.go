@@ -250,3 +250,20 @@ func TestModelConfigBounded(t *testing.T) {
 		t.Errorf("LoadModel of a folder with a 4 MiB config.json: %v", err)
 	}
 }
+
+// TestSchedulerConfigFirst: a model folder's scheduler_config.json is checked before any weight is read, so a
+// hostile schedule is refused even when the weights are missing.
+func TestSchedulerConfigFirst(t *testing.T) {
+	dir := t.TempDir()
+	unet := `{"_class_name": "UNet2DModel", "block_out_channels": [32, 64], "in_channels": 1, "out_channels": 1, "sample_size": 32}`
+	sched := `{"_class_name": "DDPMScheduler", "num_train_timesteps": 100000000}`
+	for name, data := range map[string]string{"config.json": unet, "scheduler_config.json": sched} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := loco.LoadModel(dir)
+	if err == nil || !strings.Contains(err.Error(), "loading model "+dir) || !strings.Contains(err.Error(), "num_train_timesteps = 100000000 is out of range") {
+		t.Errorf("LoadModel of a folder with a schedule of 10⁸ steps and no weights: %v", err)
+	}
+}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,22 +32,11 @@ func modelFlag(args []string) string {
 
 // folderClass returns the _class_name of the config.json in dir ("" when dir is not a model folder).
 func folderClass(dir string) string {
-	f, err := os.Open(filepath.Join(dir, "config.json"))
+	cls, err := diffusers.ReadClassName(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	raw, err := diffusers.ReadConfigData(f, f.Name())
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		ClassName string `json:"_class_name"`
-	}
-	if json.Unmarshal(raw, &c) != nil {
-		return ""
-	}
-	return c.ClassName
+	return cls
 }
 
 // isConditionalUNet reports whether args name a UNet2DConditionModel folder with --model: eps and jvp then take

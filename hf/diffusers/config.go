@@ -248,7 +248,7 @@ func ReadSchedulerConfig(path string) (*SchedulerConfig, error) {
 // readConfig reads a config file with parse; errors name the file.
 func readConfig[C any](path, what string, parse func([]byte) (C, error)) (C, error) {
 	var zero C
-	data, err := readBounded(path)
+	data, err := ReadConfigFile(path)
 	if err != nil {
 		return zero, fmt.Errorf("reading %s: %w", what, err)
 	}
@@ -259,14 +259,29 @@ func readConfig[C any](path, what string, parse func([]byte) (C, error)) (C, err
 	return cfg, nil
 }
 
-// readBounded reads a config file of at most MaxConfigBytes.
-func readBounded(path string) ([]byte, error) {
+// ReadConfigFile reads a config file of at most MaxConfigBytes (see ReadConfigData).
+func ReadConfigFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return ReadConfigData(f, path)
+}
+
+// ReadClassName reads the "_class_name" of a config file (bounded like ReadConfigFile); "" when it has none.
+func ReadClassName(path string) (string, error) {
+	data, err := ReadConfigFile(path)
+	if err != nil {
+		return "", err
+	}
+	var c struct {
+		ClassName string `json:"_class_name"`
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return "", fmt.Errorf("parsing %s: %w", path, err)
+	}
+	return c.ClassName, nil
 }
 
 // ReadConfigData reads a config file's content from r, refusing more than MaxConfigBytes (a config file is a

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -106,12 +105,7 @@ func PresetNames() []string {
 
 // ReadConfig reads and validates config.json.
 func ReadConfig(path string) (*Config, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading guided-diffusion config: %w", err)
-	}
-	defer f.Close()
-	data, err := diffusers.ReadConfigData(f, path)
+	data, err := diffusers.ReadConfigFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading guided-diffusion config: %w", err)
 	}
