@@ -131,7 +131,7 @@ func cleanUpOnSignal(name string) {
 		if len(removed) > 0 {
 			msg = fmt.Sprintf("; removed the unfinished %s", strings.Join(removed, ", "))
 		}
-		fmt.Fprintf(os.Stderr, "\nloco %s: stopped by %v%s\n", name, s, msg)
+		fmt.Fprintf(os.Stderr, "\nloco %s: stopped (%v)%s\n", name, s, msg)
 		code := 130
 		if sig, ok := s.(syscall.Signal); ok {
 			code = 128 + int(sig)

@@ -349,7 +349,7 @@ func TestSignalCleanup(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	}
-	if code != 128+int(syscall.SIGTERM) || !strings.Contains(stderr.String(), "stopped by terminated; removed the unfinished") {
+	if code != 128+int(syscall.SIGTERM) || !strings.Contains(stderr.String(), "stopped (terminated); removed the unfinished") {
 		t.Errorf("child: %v (exit %d), stderr:\n%s", err, code, stderr.String())
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {

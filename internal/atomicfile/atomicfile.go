@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -91,6 +92,29 @@ func WriteBytes(path string, data []byte) error {
 
 // TempPattern is how temporary files are named: "." + the target's base name + ".tmp-" + a random suffix.
 const TempPattern = ".%s.tmp-"
+
+// IsTemporary reports whether a file's base name is that of a temporary file of this package (TempPattern):
+// one left behind by a process killed mid-write (SIGKILL cannot be caught).
+func IsTemporary(name string) bool {
+	rest, ok := strings.CutPrefix(name, ".")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndex(rest, ".tmp-")
+	if i < 1 {
+		return false
+	}
+	suffix := rest[i+len(".tmp-"):]
+	if suffix == "" || len(suffix) > 13 { // a uint64 in base 36
+		return false
+	}
+	for _, r := range suffix {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'z') {
+			return false
+		}
+	}
+	return true
+}
 
 // createTemp creates and registers a new temporary file for base in dir, with mode 0666 less the umask.
 func createTemp(dir, base string) (*os.File, error) {

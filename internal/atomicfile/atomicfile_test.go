@@ -88,3 +88,15 @@ func TestRemoveTemporaries(t *testing.T) {
 		t.Errorf("a write after the interruption: %v, want ErrInterrupted", err)
 	}
 }
+
+func TestIsTemporary(t *testing.T) {
+	for name, want := range map[string]bool{
+		".strip.png.tmp-1x9zq3": true, "." + "report.md" + ".tmp-3w5e11264sgsf": true,
+		"strip.png.tmp-1x9zq3": false, ".strip.png.tmp-": false, ".strip.png.tmp-ABC": false, "..tmp-1": false,
+		".a.tmp-3w5e11264sgsg0": false, ".strip.png": false,
+	} {
+		if got := IsTemporary(name); got != want {
+			t.Errorf("IsTemporary(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -10,10 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 
 	"github.com/gofrs/flock"
+
+	"github.com/locoedit/locoedit/internal/atomicfile"
 )
 
 // LockName is the lock file a run keeps in its output folder while it writes there.
@@ -39,7 +42,7 @@ var live = struct {
 
 // New claims dir for this run: it creates the folder (and its parents) if needed, takes the lock, and refuses a
 // folder that another run holds, or one that already holds files unless force is set (they may then be
-// overwritten). The check is complete before any work starts: a folder that cannot be created or written to
+// overwritten). Temporary files a killed run left behind (atomicfile.IsTemporary) are removed. The check is complete before any work starts: a folder that cannot be created or written to
 // is refused here too.
 func New(dir string, force bool) (*Claim, error) {
 	if dir == "" {
@@ -72,6 +75,10 @@ func New(dir string, force bool) (*Claim, error) {
 		c.Release(false)
 		return nil, fmt.Errorf("output folder %s: %w", dir, err)
 	}
+	// With the lock held no other run writes here: temporary files are those of a run that was killed mid-write.
+	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool {
+		return e.Type().IsRegular() && atomicfile.IsTemporary(e.Name()) && os.Remove(filepath.Join(dir, e.Name())) == nil
+	})
 	if len(entries) > 1 && !force { // the lock file is one of them
 		c.Release(false)
 		return nil, fmt.Errorf("output folder %s is not empty: pass --force to overwrite its files, or choose another --out", dir)

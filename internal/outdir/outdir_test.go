@@ -81,3 +81,33 @@ func TestClaimRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimRemovesKilledRunsTemporaries: the temporary files a killed run (SIGKILL) left in a folder are removed
+// when the next run claims it, and do not make the folder count as not empty; other hidden files stay.
+func TestClaimRemovesKilledRunsTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	left := filepath.Join(dir, ".strip.png.tmp-1x9zq3")
+	kept := filepath.Join(dir, ".notes.tmp-NOT")
+	for _, p := range []string{left, kept} {
+		if err := os.WriteFile(p, []byte("half"), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := New(dir, false); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("claim of a folder holding a hidden file of the user's: %v", err)
+	}
+	if err := os.Remove(kept); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(left, []byte("half"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(dir, false)
+	if err != nil {
+		t.Fatalf("claim of a folder holding only a killed run's temporary file: %v", err)
+	}
+	defer c.Release(false)
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the killed run's temporary file is still there: %v", err)
+	}
+}
