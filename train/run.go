@@ -2,10 +2,8 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/locoedit/locoedit/hf/diffusers"
+	"github.com/locoedit/locoedit/internal/outdir"
 	"github.com/locoedit/locoedit/internal/progress"
 )
 
@@ -93,26 +92,30 @@ func (o *RunOptions) validate() error {
 	return nil
 }
 
-// checkOut refuses to write into a folder holding other files, unless forced or resuming in place.
-func (o *RunOptions) checkOut(checkpoint string) error {
-	entries, err := os.ReadDir(o.Out)
-	if errors.Is(err, fs.ErrNotExist) {
-		return os.MkdirAll(o.Out, 0o755)
-	}
+// claimOut claims the run folder (see package outdir: created if needed, locked so that two runs cannot write
+// into it at once) and refuses a folder holding other files, unless forced or resuming in place.
+func (o *RunOptions) claimOut(checkpoint string) (*outdir.Claim, error) {
+	claim, err := outdir.New(o.Out, true) // the lock only: whether other files may be there is decided below
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(entries) == 0 || o.Force {
-		return nil
+	entries, err := os.ReadDir(o.Out)
+	if err != nil {
+		claim.Release(true)
+		return nil, err
+	}
+	if len(entries) <= 1 || o.Force { // the lock file is one of them
+		return claim, nil
 	}
 	if checkpoint != "" {
 		a, errA := filepath.Abs(filepath.Dir(checkpoint))
 		b, errB := filepath.Abs(o.Out)
 		if errA == nil && errB == nil && a == b {
-			return nil
+			return claim, nil
 		}
 	}
-	return fmt.Errorf("--out %s exists and is not empty: choose a new folder, pass --force to overwrite it, or --resume %s to continue its run", o.Out, o.Out)
+	claim.Release(true)
+	return nil, fmt.Errorf("--out %s exists and is not empty: choose a new folder, pass --force to overwrite it, or --resume %s to continue its run", o.Out, o.Out)
 }
 
 // Run trains a model as o says and writes its outputs. It stops early, saving everything, when ctx is cancelled
@@ -129,9 +132,12 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 			return nil, err
 		}
 	}
-	if err := o.checkOut(checkpoint); err != nil {
+	claim, err := o.claimOut(checkpoint)
+	if err != nil {
 		return nil, err
 	}
+	done := false
+	defer func() { claim.Release(!done) }()
 	say := func(format string, a ...any) {
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, format+"\n", a...)
@@ -282,6 +288,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if err := writeJSON(filepath.Join(o.Out, TrainingFile), sum); err != nil {
 		return nil, err
 	}
+	done = true
 	return sum, nil
 }
 

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/internal/outdir"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -375,8 +377,19 @@ func TestRunWritesOutputsAndResumes(t *testing.T) {
 		t.Errorf("a second run into the same folder: err = %v, want a refusal naming --resume", err)
 	}
 	ro.Steps, ro.Resume = 6, out
+	held, err := outdir.New(out, true) // another run writing there
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), ro); !errors.Is(err, outdir.ErrInUse) {
+		t.Errorf("a run into a folder another run holds: err = %v, want outdir.ErrInUse", err)
+	}
+	held.Release(false)
 	if sum, err = Run(context.Background(), ro); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, outdir.LockName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock file stayed after the run: %v", err)
 	}
 	if sum.StartStep != 4 || sum.Steps != 6 {
 		t.Errorf("resumed run: start %d, end %d; want 4 → 6", sum.StartStep, sum.Steps)
