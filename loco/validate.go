@@ -322,7 +322,7 @@ func (p *Pipeline) CheckSamples(name string, shape []int, data []float32) (int, 
 	case len(shape) == 3 && slices.Equal(shape, p.shape):
 		b = 1
 	default:
-		return 0, fmt.Errorf("%s has shape %v, the model %s wants [B,%d,%d,%d] (NCHW)", name, shape, p.Model.Name(), p.shape[0], p.shape[1], p.shape[2])
+		return 0, fmt.Errorf("%s has shape %v, the model %s wants [B,%d,%d,%d] (NCHW), or [%[4]d,%[5]d,%[6]d] for one sample", name, shape, p.Model.Name(), p.shape[0], p.shape[1], p.shape[2])
 	}
 	if b < 1 {
 		return 0, fmt.Errorf("%s has shape %v: a batch of %d samples; give at least one", name, shape, b)

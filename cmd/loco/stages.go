@@ -290,7 +290,7 @@ func runDirection(args []string) error {
 	}
 	mask, _, err := in.images("mask", p)
 	if err != nil {
-		return fmt.Errorf("%w (the mask is [C,H,W] uint8, nonzero inside)", err)
+		return fmt.Errorf("%w (a mask is [C,H,W], nonzero inside)", err)
 	}
 	if in.has("vinit_modify") {
 		if opts.InitModify, _, err = in.rows("vinit_modify", p.Dim()); err != nil {
