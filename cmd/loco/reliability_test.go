@@ -240,6 +240,37 @@ func TestOutputFolderClaimed(t *testing.T) {
 	}
 }
 
+// TestExistingOutputKept: an --out file that exists is refused before the model is loaded and kept byte for byte;
+// --force replaces it with a complete file.
+func TestExistingOutputKept(t *testing.T) {
+	in := writeTensors(t, map[string]*safetensors.Tensor{
+		"x": safetensors.FromFloat32([]int{1, 1, 32, 32}, make([]float32, 1024)),
+		"t": safetensors.FromFloat32([]int{1}, []float32{500}),
+	})
+	out := filepath.Join(t.TempDir(), "eps.safetensors")
+	if err := os.WriteFile(out, []byte("the user's file"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := cli("eps", "--in", in, "--out", out)
+	if data, _ := os.ReadFile(out); code != 1 || !strings.Contains(errs, "exists: pass --force to overwrite it") || string(data) != "the user's file" {
+		t.Errorf("eps into an existing file: exit %d, file %q, stderr:\n%s", code, data, errs)
+	}
+	if code, _, errs := cli("eps", "--in", in, "--out", out, "--force"); code != 0 {
+		t.Fatalf("eps --force: exit %d, stderr:\n%s", code, errs)
+	}
+	f, err := safetensors.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.Has("eps") || !f.Has("x0") {
+		t.Errorf("eps --force wrote %v, want the tensors eps and x0", f.Names())
+	}
+	if left := listDir(filepath.Dir(out)); len(left) != 1 {
+		t.Errorf("the output folder holds %v, want only eps.safetensors", left)
+	}
+}
+
 // TestNonSquarePhotoMask: a mask drawn on a 64×48 photo follows the photo's centre crop (finding 4): the
 // photo is cropped to its columns 8–55 and resized from 48 to 32 pixels (nearest neighbour: model column j shows
 // crop column ⌊1.5j⌋), so the selected photo columns 40–43 (crop columns 32–35) are model columns 22–23, where
