@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 )
 
@@ -151,17 +152,9 @@ func TestFullMaskSkipsProjection(t *testing.T) {
 	if res.Direction.Null != nil || res.Saved(p, full).NullRank != 0 {
 		t.Errorf("full mask: null-space subspace %v, saved r′ %d; want none", res.Direction.Null, res.Saved(p, full).NullRank)
 	}
-	if n := math.Sqrt(dot32(res.V, res.V)); math.Abs(n-1) > 1e-5 {
+	if n := math.Sqrt(num.Dot(res.V, res.V)); math.Abs(n-1) > 1e-5 {
 		t.Errorf("‖v‖ = %g", n)
 	}
-}
-
-func dot32(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		s += float64(a[i]) * float64(b[i])
-	}
-	return s
 }
 
 // TestCheckSamplesAndTimes: tensors given to the model are checked for shape, batch size, finite values and

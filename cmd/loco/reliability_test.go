@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"os"
@@ -66,11 +65,7 @@ func writePNG(t *testing.T, path string, w, h int, fill func(x, y int) uint8) {
 			img.SetGray(x, y, color.Gray{Y: fill(x, y)})
 		}
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o666); err != nil {
+	if err := imageio.WritePNGImage(path, img); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,8 +3,6 @@ package figures
 import (
 	"image"
 	"image/color"
-	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,12 +24,7 @@ func TestLoadImageFramed(t *testing.T) {
 			}
 		}
 		path := filepath.Join(dir, name)
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := png.Encode(f, img); err != nil {
+		if err := imageio.WritePNGImage(path, img); err != nil {
 			t.Fatal(err)
 		}
 		return path
