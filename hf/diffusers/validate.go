@@ -104,23 +104,42 @@ type Estimate struct {
 	JVPBytes int64
 }
 
+// SizeFields name, in the errors of Estimate.Check, the config fields that set a model's parameter count, its
+// number of layers and its activation memory.
+type SizeFields struct{ Params, Layers, Activations string }
+
+// unetFields are the diffusers config fields of SizeFields.
+var unetFields = SizeFields{
+	Params:      "block_out_channels, layers_per_block and the attention sizes",
+	Layers:      "layers_per_block and transformer_layers_per_block",
+	Activations: "sample_size and block_out_channels",
+}
+
+// Check compares e with the limits in force (CurrentLimits), for architectures outside this package that
+// estimate their size the same way; model names the architecture and fields the config fields to check.
+func (e Estimate) Check(model string, fields SizeFields) error {
+	return e.checkFields(model, CurrentLimits(), fields)
+}
+
 // check compares e with the limits; model names the architecture in errors.
-func (e Estimate) check(model string, l Limits) error {
+func (e Estimate) check(model string, l Limits) error { return e.checkFields(model, l, unetFields) }
+
+func (e Estimate) checkFields(model string, l Limits, f SizeFields) error {
 	if e.Params > l.MaxParams {
 		return fmt.Errorf("config describes a %s of %s parameters (%s as float32), above the limit of %s: check "+
-			"block_out_channels, layers_per_block and the attention sizes; if the model is real, raise the limit "+
-			"(diffusers.SetLimits, MaxParams)", model, count(e.Params), bytesString(4*e.Params), count(l.MaxParams))
+			"%s; if the model is real, raise the limit (diffusers.SetLimits, MaxParams)",
+			model, count(e.Params), bytesString(4*e.Params), count(l.MaxParams), f.Params)
 	}
 	if e.Layers > l.MaxLayers {
 		return fmt.Errorf("config describes a %s of %d layers (resnets, attention layers and transformer blocks), "+
-			"above the limit of %d: check layers_per_block and transformer_layers_per_block; if the model is real, "+
-			"raise the limit (diffusers.SetLimits, MaxLayers)", model, e.Layers, l.MaxLayers)
+			"above the limit of %d: check %s; if the model is real, raise the limit (diffusers.SetLimits, MaxLayers)",
+			model, e.Layers, l.MaxLayers, f.Layers)
 	}
 	if e.ForwardBytes > l.MaxActivationBytes {
 		return fmt.Errorf("config describes a %s whose forward pass at sample_size %d would hold about %s of "+
-			"activations (a Jacobian-vector product about %s), above the limit of %s: check sample_size and "+
-			"block_out_channels; if the model is real, raise the limit (diffusers.SetLimits, MaxActivationBytes)",
-			model, e.SampleSize, bytesString(e.ForwardBytes), bytesString(e.JVPBytes), bytesString(l.MaxActivationBytes))
+			"activations (a Jacobian-vector product about %s), above the limit of %s: check %s; if the model is "+
+			"real, raise the limit (diffusers.SetLimits, MaxActivationBytes)",
+			model, e.SampleSize, bytesString(e.ForwardBytes), bytesString(e.JVPBytes), bytesString(l.MaxActivationBytes), f.Activations)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -158,6 +159,26 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config %s must be positive, got %d", f.name, f.v)
 		}
 	}
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{{"image_size", c.ImageSize, diffusers.MaxSampleSize}, {"in_channels", c.InChannels, diffusers.MaxChannels},
+		{"model_channels", c.ModelChannels, diffusers.MaxChannels}, {"out_channels", c.OutChannels, 2 * diffusers.MaxChannels},
+		{"num_res_blocks", c.NumResBlocks, diffusers.MaxLayersPerBlock}, {"diffusion_steps", c.DiffusionSteps, diffusers.MaxTrainTimesteps},
+		{"num_heads", c.NumHeads, diffusers.MaxChannels}, {"num_head_channels", c.NumHeadChannels, diffusers.MaxChannels},
+		{"num_heads_upsample", c.NumHeadsUpsample, diffusers.MaxChannels}} {
+		if f.v > f.max {
+			return fmt.Errorf("config %s = %d is out of range: it must be at most %d", f.name, f.v, f.max)
+		}
+	}
+	if n := len(c.ChannelMult); n > diffusers.MaxBlocks {
+		return fmt.Errorf("config channel_mult has %d levels: at most %d are supported", n, diffusers.MaxBlocks)
+	}
+	for i, m := range c.ChannelMult {
+		if !(m > 0) || m*float64(c.ModelChannels) > diffusers.MaxChannels {
+			return fmt.Errorf("config channel_mult[%d] = %g is out of range: level channels (model_channels·channel_mult) must lie in [1, %d]", i, m, diffusers.MaxChannels)
+		}
+	}
 	if c.OutChannels != c.InChannels && !c.LearnsSigma() {
 		return fmt.Errorf("config out_channels %d: want in_channels (%d, ε) or twice that (%d, ε and the learned variance)", c.OutChannels, c.InChannels, 2*c.InChannels)
 	}
@@ -203,7 +224,119 @@ func (c *Config) Validate() error {
 	if c.NoiseSchedule != "linear" && c.NoiseSchedule != "cosine" {
 		return fmt.Errorf("config noise_schedule %q is not supported (supported: linear, cosine)", c.NoiseSchedule)
 	}
-	return nil
+	return c.Estimate().Check(ClassName, sizeFields)
+}
+
+// sizeFields are the config fields that set the model's size, named in the errors of the limits.
+var sizeFields = diffusers.SizeFields{
+	Params:      "model_channels, channel_mult and num_res_blocks",
+	Layers:      "num_res_blocks and channel_mult",
+	Activations: "image_size, model_channels and channel_mult",
+}
+
+// Estimate is the size of the model computed from its config alone, as diffusers.Estimate: Params and Layers
+// exact (the weights ParamSpecs lists), activations rough (float32, batch 1, at image_size). The field ranges
+// of Validate must hold.
+func (c *Config) Estimate() diffusers.Estimate {
+	conv := func(cin, cout, k int) int64 { return int64(cin*cout*k*k + cout) }
+	linear := func(in, out int) int64 { return int64(in*out + out) }
+	mc, tdim := c.ModelChannels, 4*c.ModelChannels
+	embOut := 1
+	if c.UseScaleShiftNorm {
+		embOut = 2
+	}
+	e := diffusers.Estimate{SampleSize: c.ImageSize}
+	// Bytes are counted in float64: attention scores at a large image_size pass the range of int64.
+	var skipBytes, allBytes, work float64
+	// act counts the bytes of an activation of ch channels at downsample rate ds.
+	act := func(ch, ds int) float64 {
+		side := float64(c.ImageSize / ds)
+		return 4 * side * side * float64(ch)
+	}
+	res := func(cin, cout, ds int) {
+		e.Params += 2*int64(cin) + conv(cin, cout, 3) + linear(tdim, embOut*cout) + 2*int64(cout) + conv(cout, cout, 3)
+		if cin != cout {
+			e.Params += conv(cin, cout, 1)
+		}
+		e.Layers++
+		allBytes += 6 * act(max(cin, cout), ds)
+		work = max(work, 4*act(max(cin, cout), ds))
+	}
+	attn := func(ch, ds, numHeads int) {
+		e.Params += 2*int64(ch) + conv(ch, 3*ch, 1) + conv(ch, ch, 1)
+		e.Layers++
+		heads, _ := c.heads(ch, numHeads)
+		n := float64(c.ImageSize/ds) * float64(c.ImageSize/ds)
+		scores := 4 * n * n * float64(max(heads, 1))
+		allBytes += 5*act(ch, ds) + scores
+		work = max(work, 4*act(ch, ds)+scores)
+	}
+	resample := func(ch, ds int) {
+		if c.ConvResample {
+			e.Params += conv(ch, ch, 3)
+		}
+	}
+	e.Params += linear(mc, tdim) + linear(tdim, tdim)
+	chans := c.levelChannels()
+	ch, ds := chans[0], 1
+	e.Params += conv(c.InChannels, ch, 3)
+	skipCh, skipDS := []int{ch}, []int{1}
+	for level, out := range chans {
+		for range c.NumResBlocks {
+			res(ch, out, ds)
+			ch = out
+			if slices.Contains(c.AttentionResolutions, ds) {
+				attn(ch, ds, c.NumHeads)
+			}
+			skipCh, skipDS = append(skipCh, ch), append(skipDS, ds)
+		}
+		if level < len(chans)-1 {
+			if c.ResblockUpdown {
+				res(ch, ch, ds)
+			} else {
+				resample(ch, ds)
+			}
+			ds *= 2
+			skipCh, skipDS = append(skipCh, ch), append(skipDS, ds)
+		}
+	}
+	for i, sc := range skipCh {
+		skipBytes += act(sc, skipDS[i])
+	}
+	res(ch, ch, ds)
+	attn(ch, ds, c.NumHeads)
+	res(ch, ch, ds)
+	for level := len(chans) - 1; level >= 0; level-- {
+		for i := range c.NumResBlocks + 1 {
+			sch := skipCh[len(skipCh)-1]
+			skipCh = skipCh[:len(skipCh)-1]
+			res(ch+sch, chans[level], ds)
+			ch = chans[level]
+			if slices.Contains(c.AttentionResolutions, ds) {
+				attn(ch, ds, c.headsUpsample())
+			}
+			if level > 0 && i == c.NumResBlocks {
+				if c.ResblockUpdown {
+					res(ch, ch, ds)
+				} else {
+					resample(ch, ds)
+				}
+				ds /= 2
+			}
+		}
+	}
+	e.Params += 2*int64(ch) + conv(ch, c.OutChannels, 3)
+	e.ForwardBytes = clampBytes(skipBytes + work)
+	e.JVPBytes = clampBytes(2 * (allBytes + skipBytes))
+	return e
+}
+
+// clampBytes converts a byte count to int64, saturating.
+func clampBytes(b float64) int64 {
+	if b >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(b)
 }
 
 // attentionChannels are the channel counts of the levels with attention, and of the middle block.

@@ -100,3 +100,55 @@ func TestWrongWeights(t *testing.T) {
 		t.Errorf("tiny weights read as P2-256: error %v", err)
 	}
 }
+
+// TestHostileConfigsRefused: a small config.json describing a huge model, an endless schedule or sizes that
+// overflow is refused when it is parsed, before any graph or weight: each used to run for minutes, take
+// gigabytes, or end in a division by zero.
+func TestHostileConfigsRefused(t *testing.T) {
+	tiny := `"image_size": 32, "in_channels": 3, "model_channels": 32, "out_channels": 6, "channel_mult": [1, 1], "attention_resolutions": [2], "num_heads": 4`
+	for _, c := range []struct{ json, want string }{
+		{`{` + tiny + `, "num_res_blocks": 1, "diffusion_steps": 100000000}`, "diffusion_steps = 100000000 is out of range: it must be at most 100000"},
+		{`{` + tiny + `, "num_res_blocks": 100000}`, "num_res_blocks = 100000 is out of range: it must be at most 1000"},
+		{`{` + tiny + `, "num_res_blocks": 600}`, "layers (resnets, attention layers and transformer blocks), above the limit of 1000: check num_res_blocks and channel_mult"},
+		{`{"image_size": 32, "in_channels": 3, "model_channels": 1073741824, "out_channels": 3, "num_res_blocks": 1, "channel_mult": [1]}`, "model_channels = 1073741824 is out of range"},
+		{`{"image_size": 32, "in_channels": 3, "model_channels": 32, "out_channels": 3, "num_res_blocks": 1, "channel_mult": [1, 1e300]}`, "channel_mult[1] = 1e+300 is out of range"},
+		{`{"image_size": 32, "in_channels": 3, "model_channels": 32, "out_channels": 3, "num_res_blocks": 1, "channel_mult": [1, 1, 1, 1, 1, 1, 1, 1, 1]}`, "channel_mult has 9 levels"},
+		{`{"image_size": 1099511627776, "in_channels": 3, "model_channels": 32, "out_channels": 3, "num_res_blocks": 1, "channel_mult": [1]}`, "image_size = 1099511627776 is out of range"},
+		{`{"image_size": 32, "in_channels": 3, "model_channels": 2048, "out_channels": 3, "num_res_blocks": 20, "channel_mult": [1, 2, 4, 8]}`, "368.6 G parameters (1.47 TB as float32), above the limit of 4 G: check model_channels, channel_mult and num_res_blocks"},
+		{`{"image_size": 8192, "in_channels": 3, "model_channels": 32, "out_channels": 3, "num_res_blocks": 1, "channel_mult": [1], "attention_resolutions": [1]}`, "whose forward pass at sample_size 8192 would hold about"},
+	} {
+		_, err := ParseConfig([]byte(c.json))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.json, err, c.want)
+		}
+	}
+}
+
+// TestEstimateIsExact: the parameter count estimated from the config alone is the count of the weights the
+// network asks for, for every variant of the blocks.
+func TestEstimateIsExact(t *testing.T) {
+	configs := map[string]*Config{"p2-256": P2Config256()}
+	for _, path := range []string{"testdata/tiny-p2/config.json", "testdata/tiny-newattn/config.json"} {
+		cfg, err := ReadConfig(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		configs[path] = cfg
+	}
+	plain := P2Config256()
+	plain.ImageSize, plain.ChannelMult, plain.ModelChannels, plain.NumResBlocks = 32, []float64{1, 2, 2}, 32, 2
+	plain.UseScaleShiftNorm, plain.ResblockUpdown, plain.AttentionResolutions, plain.OutChannels = false, false, []int{2, 4}, 3
+	configs["plain"] = plain
+	pooled := *plain
+	pooled.ConvResample = false
+	configs["pooled"] = &pooled
+	for name, cfg := range configs {
+		n, err := cfg.NumParams()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if est := cfg.Estimate(); est.Params != int64(n) || est.Layers < 1 || est.ForwardBytes <= 0 || est.JVPBytes < est.ForwardBytes {
+			t.Errorf("%s: estimate %+v, the weights hold %d parameters", name, est, n)
+		}
+	}
+}
