@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/locoedit/locoedit/hf/diffusers"
 	"github.com/locoedit/locoedit/hf/statedict"
 	"github.com/locoedit/locoedit/mlx"
 )
@@ -185,7 +185,7 @@ var textLoad = statedict.LoadOptions{Ignore: func(name string) bool {
 
 // LoadTextModel loads a CLIPTextModel folder (config.json and model.safetensors, single-file or sharded).
 func LoadTextModel(dir string) (*TextModel, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	raw, err := diffusers.ReadConfigFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("reading the text encoder config: %w", err)
 	}
