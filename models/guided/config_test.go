@@ -147,8 +147,10 @@ func TestEstimateIsExact(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if est := cfg.Estimate(); est.Params != int64(n) || est.Layers < 1 || est.ForwardBytes <= 0 || est.JVPBytes < est.ForwardBytes {
+		est := cfg.Estimate()
+		if est.Params != int64(n) || est.Layers < 1 || est.ForwardBytes <= 0 || est.JVPBytes < est.ForwardBytes {
 			t.Errorf("%s: estimate %+v, the weights hold %d parameters", name, est, n)
 		}
+		t.Logf("%s: %d parameters, %d layers, forward %.3g GB, JVP %.3g GB", name, est.Params, est.Layers, float64(est.ForwardBytes)/1e9, float64(est.JVPBytes)/1e9)
 	}
 }
