@@ -109,11 +109,17 @@ func TestCondBadInputs(t *testing.T) {
 	imageAsZ := tlocoInputs(t, map[string]string{"z": "in/image"})
 	onlyU := tlocoInputs(t, map[string]string{"u": "in/u"})
 	out := func(n string) string { return filepath.Join(dir, n) }
+	latents := safetensors.FromFloat32([]int{2, 4, 8, 8}, make([]float32, 512))
+	text := safetensors.FromFloat32([]int{2, 5, 12}, make([]float32, 120))
+	farTime := writeTensors(t, map[string]*safetensors.Tensor{"x": latents, "t": safetensors.FromFloat32([]int{1}, []float32{1e20}), "text": text})
+	negTime := writeTensors(t, map[string]*safetensors.Tensor{"x": latents, "t": safetensors.FromFloat32([]int{2}, []float32{500, -5}), "text": text})
 	for _, c := range []struct {
 		name string
 		err  error
 		want string
 	}{
+		{"t = 1e20", runEps([]string{"--model", sd2, "--in", farTime, "--out", out("t1")}), "t[0] = 1e+20 is outside [0, 100000]: t counts training steps"},
+		{"t = -5", runJVP([]string{"--model", lcm, "--in", negTime, "--out", out("t2")}), "t[1] = -5 is outside [0, 100000]"},
 		{"no text", runEps([]string{"--model", sd2, "--in", noText, "--out", out("a")}), `"text"`},
 		{"text of the wrong size", runEps([]string{"--model", sd2, "--in", wrongText, "--out", out("b")}), "text embeddings"},
 		{"cond for a model without time_cond_proj_dim", runEps([]string{"--model", sd2, "--in", withCond, "--out", out("c")}), "time_cond_proj_dim"},

@@ -2,7 +2,6 @@ package diffusers
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
@@ -57,10 +56,8 @@ func (m *UNet2DModel) Eps(x *tensors.Tensor, t []float32) (*tensors.Tensor, erro
 	if err := m.Config.CheckInput(x.Shape().Dimensions, len(t)); err != nil {
 		return nil, err
 	}
-	for i, v := range t {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("UNet2DModel.Eps: t[%d] = %v is not a finite time", i, v)
-		}
+	if err := CheckTimes("UNet2DModel.Eps", t); err != nil {
+		return nil, err
 	}
 	out, err := m.run.Run(m.ctx, "eps", func(ctx *context.Context, in []*Node) []*Node {
 		return []*Node{m.Forward(ctx, in[0], in[1])}
@@ -69,4 +66,16 @@ func (m *UNet2DModel) Eps(x *tensors.Tensor, t []float32) (*tensors.Tensor, erro
 		return nil, fmt.Errorf("UNet2DModel.Eps on input %s: %w", x.Shape(), err)
 	}
 	return out[0], nil
+}
+
+// CheckTimes checks the timesteps given to a UNet: finite and in [0, MaxTrainTimesteps] (a UNet's config does
+// not say how many steps its schedule has; far outside every schedule the time embedding is meaningless).
+func CheckTimes(model string, t []float32) error {
+	for i, v := range t {
+		if !(v >= 0 && v <= MaxTrainTimesteps) {
+			return fmt.Errorf("%s: t[%d] = %v is outside [0, %d]: t counts training steps (released schedules "+
+				"have 1000: 0 is the clean sample, 999 pure noise)", model, i, v, MaxTrainTimesteps)
+		}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package diffusers
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -253,10 +252,8 @@ func (c *UNet2DConditionConfig) Check(in CondInputs) error {
 	if len(in.T) != 1 && len(in.T) != b {
 		return fmt.Errorf("%s got %d time values for a batch of %d: give one t for the whole batch or one per sample", model, len(in.T), b)
 	}
-	for i, v := range in.T {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("%s: t[%d] = %v is not a finite time", model, i, v)
-		}
+	if err := CheckTimes(model, in.T); err != nil {
+		return err
 	}
 	contextDim, err := c.ContextDim()
 	if err != nil {
