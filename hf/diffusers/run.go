@@ -2,6 +2,7 @@ package diffusers
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
@@ -72,7 +73,10 @@ func (m *UNet2DModel) Eps(x *tensors.Tensor, t []float32) (*tensors.Tensor, erro
 // not say how many steps its schedule has; far outside every schedule the time embedding is meaningless).
 func CheckTimes(model string, t []float32) error {
 	for i, v := range t {
-		if !(v >= 0 && v <= MaxTrainTimesteps) {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%s: t[%d] = %v is not a finite time", model, i, v)
+		}
+		if v < 0 || v > MaxTrainTimesteps {
 			return fmt.Errorf("%s: t[%d] = %v is outside [0, %d]: t counts training steps (released schedules "+
 				"have 1000: 0 is the clean sample, 999 pure noise)", model, i, v, MaxTrainTimesteps)
 		}
