@@ -32,6 +32,8 @@ func TestEpsRejectsBadInput(t *testing.T) {
 		{"too many times", f32(2, 3, 32, 32), []float32{1, 2, 3}, []string{"3 time values", "batch of 2"}},
 		{"no time", f32(2, 3, 32, 32), nil, []string{"0 time values"}},
 		{"NaN time", f32(1, 3, 32, 32), []float32{float32(math.NaN())}, []string{"t[0]", "NaN", "finite"}},
+		{"far time", f32(1, 3, 32, 32), []float32{1e20}, []string{"t[0] = 1e+20 is outside [0, 100000]", "training steps"}},
+		{"negative time", f32(2, 3, 32, 32), []float32{5, -1}, []string{"t[1] = -1 is outside"}},
 		{"float64 input", tensors.FromFlatDataAndDimensions(make([]float64, 3*32*32), 1, 3, 32, 32), []float32{1}, []string{"Float64", "float32"}},
 		{"nil input", nil, []float32{1}, []string{"x is nil"}},
 	} {
