@@ -62,4 +62,9 @@ func TestSampleGridBounds(t *testing.T) {
 			t.Errorf("SampleGrid(rows %d, scale %d): error %v", c[0], c[1], err)
 		}
 	}
+	// In range one by one, but together a picture of 54400×5440 pixels (11 rows of the 10 classes of 32×32, with
+	// 2 pixels between them, magnified 16 times), refused before any sample is drawn.
+	if _, err := s.SampleGrid(99, 0, 16); err == nil || !strings.Contains(err.Error(), "about 5440×54400 pixels, above the limit of 64 megapixels: lower the rows or the scale") {
+		t.Errorf("SampleGrid(rows 99, scale 16): error %v", err)
+	}
 }

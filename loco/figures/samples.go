@@ -26,6 +26,14 @@ func (s *Session) SampleGrid(rows int, seed uint64, scale int) (*imageio.Image, 
 	if names := s.classNames(); len(names) > 0 {
 		cols, classes = len(names), len(names)
 	}
+	gridRows := rows
+	if classes > 0 {
+		gridRows++
+	}
+	if h, w := int64(gridRows*(s.H+2)*scale), int64(cols*(s.W+2)*scale); h*w > imageio.MaxPixels() {
+		return nil, fmt.Errorf("sample grid: %d rows of %d samples of %d×%d magnified %d times make a picture of about %d×%d pixels, "+
+			"above the limit of %d megapixels: lower the rows or the scale", gridRows, cols, s.H, s.W, scale, w, h, imageio.MaxPixels()/1_000_000)
+	}
 	var tiles []*imageio.Image
 	draw := func(class int, sd uint64) error {
 		x, err := s.Generate(class, sd)
