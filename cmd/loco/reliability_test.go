@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"io"
@@ -56,6 +58,23 @@ func listDir(dir string) []string {
 	return names
 }
 
+// writeHugePNGHeader writes the start of a PNG that declares w×h greyscale pixels: the signature and the IHDR
+// chunk, all a reader needs for the picture's size (the pixel data is left out).
+func writeHugePNGHeader(t *testing.T, path string, w, h uint32) {
+	t.Helper()
+	chunk := func(kind string, data []byte) []byte {
+		out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		out = append(append(out, kind...), data...)
+		return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(append([]byte(kind), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, w), h)
+	ihdr = append(ihdr, 8, 0, 0, 0, 0) // 8-bit greyscale, no interlace
+	data := append([]byte("\x89PNG\r\n\x1a\n"), chunk("IHDR", ihdr)...)
+	if err := os.WriteFile(path, append(data, chunk("IEND", nil)...), 0o666); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // writePNG writes a greyscale picture whose pixels are set by fill.
 func writePNG(t *testing.T, path string, w, h int, fill func(x, y int) uint8) {
 	t.Helper()
@@ -94,6 +113,8 @@ func TestCarelessInputRefused(t *testing.T) {
 	nanX := in(map[string]*safetensors.Tensor{"x": safetensors.FromFloat32([]int{1, 1, 32, 32}, append([]float32{float32(math.NaN())}, make([]float32, 1023)...)), "t": t500})
 	intV := in(map[string]*safetensors.Tensor{"x": zeros(1, 1, 32, 32), "t": t500, "v": ints})
 	good := in(map[string]*safetensors.Tensor{"x": zeros(1, 1, 32, 32), "t": t500, "x0": zeros(1, 1, 32, 32), "mask": zeros(1, 32, 32)})
+	huge := filepath.Join(base, "huge.png")
+	writeHugePNGHeader(t, huge, 20000, 20000)
 	big := filepath.Join(base, "big.png")
 	writePNG(t, big, 64, 64, func(x, y int) uint8 { return uint8(x + y) })
 	dirOut := filepath.Join(base, "a-folder")
@@ -132,6 +153,8 @@ func TestCarelessInputRefused(t *testing.T) {
 		{"edit --mask-labels unknown class", []string{"edit", "--image", testImage, "--mask-labels", big, "--classes", "wings"}, "", 1, []string{`--classes: imageio: unknown class "wings"`, "l_eye"}},
 		{"edit without an image", []string{"edit", "--mask-region", "upper"}, "", 1, []string{"give an input image with --image"}},
 		{"edit --max-image-pixels", edit("--image", big, "--max-image-pixels", "1000"), "", 1, []string{"declares 64×64 pixels", "(--max-image-pixels)"}},
+		{"edit --image declaring 20000×20000", edit("--image", huge), "", 1, []string{"huge.png declares 20000×20000 pixels (400 megapixels", "above the limit of 64 megapixels", "(--max-image-pixels)"}},
+		{"edit --mask-labels declaring 20000×20000", []string{"edit", "--image", testImage, "--mask-labels", huge, "--classes", "hair"}, "", 1, []string{"huge.png declares 20000×20000 pixels"}},
 		{"edit --max-image-pixels 0", edit("--max-image-pixels", "0"), "", 1, []string{"--max-image-pixels 0: it must be at least 1"}},
 		{"apply --direction with a NaN strength", []string{"apply", "--image", testImage, "--direction", "d.safetensors:NaN"}, "", 1, []string{"strength NaN (λ of --direction PATH:λ)"}},
 		{"apply --pc -1", []string{"apply", "--image", testImage, "--direction", "d.safetensors", "--pc", "-1"}, "", 1, []string{"--pc -1: it must be 0"}},
