@@ -271,7 +271,7 @@ func (c *Config) Estimate() diffusers.Estimate {
 		allBytes += 5*act(ch, ds) + scores
 		work = max(work, 4*act(ch, ds)+scores)
 	}
-	resample := func(ch, ds int) {
+	resample := func(ch int) {
 		if c.ConvResample {
 			e.Params += conv(ch, ch, 3)
 		}
@@ -294,7 +294,7 @@ func (c *Config) Estimate() diffusers.Estimate {
 			if c.ResblockUpdown {
 				res(ch, ch, ds)
 			} else {
-				resample(ch, ds)
+				resample(ch)
 			}
 			ds *= 2
 			skipCh, skipDS = append(skipCh, ch), append(skipDS, ds)
@@ -319,7 +319,7 @@ func (c *Config) Estimate() diffusers.Estimate {
 				if c.ResblockUpdown {
 					res(ch, ch, ds)
 				} else {
-					resample(ch, ds)
+					resample(ch)
 				}
 				ds /= 2
 			}
