@@ -1,15 +1,14 @@
 package figures
 
 import (
-	"bytes"
-	"encoding/base64"
 	"fmt"
 	"image"
-	"image/png"
+	"os"
+	"os/signal"
 	"time"
 
 	"github.com/janpfeifer/gonb/gonbui"
-	"github.com/janpfeifer/gonb/gonbui/widgets"
+	"github.com/janpfeifer/gonb/gonbui/comms"
 
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/loco/imageio"
@@ -22,13 +21,16 @@ type ExploreOptions struct {
 	// paper's range); Lambda is its start value (default 8).
 	MaxLambda int
 	Lambda    int
-	// Wait is how long to wait for the browser to answer when the widgets are shown (default 3 s). Without
+	// Wait is how long to wait for the browser to answer when the controls are shown (default 3 s). Without
 	// a browser (headless runs) nothing answers: the initial image is shown and Interact returns.
 	Wait time.Duration
-	// Idle ends the interaction after this long without a change (default 10 minutes); interrupting the
-	// kernel ends it too.
+	// Idle ends the interaction after this long without a change (default 2 minutes); the controls show the
+	// time left.
 	Idle time.Duration
 }
+
+// DefaultExploreIdle is how long Interact listens without a change before it ends by itself.
+const DefaultExploreIdle = 2 * time.Minute
 
 func (o ExploreOptions) withDefaults() ExploreOptions {
 	if o.MaxLambda <= 0 {
@@ -37,11 +39,12 @@ func (o ExploreOptions) withDefaults() ExploreOptions {
 	if o.Lambda == 0 {
 		o.Lambda = min(8, o.MaxLambda)
 	}
+	o.Lambda = max(-o.MaxLambda, min(o.MaxLambda, o.Lambda))
 	if o.Wait <= 0 {
 		o.Wait = 3 * time.Second
 	}
 	if o.Idle <= 0 {
-		o.Idle = 10 * time.Minute
+		o.Idle = DefaultExploreIdle
 	}
 	return o
 }
@@ -100,132 +103,164 @@ func (s *Session) NewExplorer(pt *loco.Point, mask *imageio.Mask, job loco.EditJ
 // Render draws the original, the edit along choice with strength lambda, and the change (red brighter,
 // blue darker), titled with the edit's locality.
 func (e *Explorer) Render(choice int, lambda float64) (image.Image, error) {
+	img, _, err := e.render(choice, lambda)
+	return img, err
+}
+
+// render is Render that also returns a one-line caption of the setting: strength, direction, locality.
+func (e *Explorer) render(choice int, lambda float64) (image.Image, string, error) {
 	if choice < 0 || choice >= len(e.Choices) {
-		return nil, fmt.Errorf("choice %d is outside the %d directions", choice, len(e.Choices))
+		return nil, "", fmt.Errorf("choice %d is outside the %d directions", choice, len(e.Choices))
 	}
 	job := e.job
 	job.Lambdas = []float64{lambda}
 	o, err := e.s.Apply(e.pt, e.Choices[choice].V, e.mask, job)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	orig, err := e.s.Overlay(e.pt.Image, e.mask)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	edited, err := e.s.Picture(o.Image(0))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cells := []Cell{{Image: orig, Caption: "original + mask"}, {Image: edited, Caption: FormatLambda(lambda)}}
 	if lambda != 0 {
 		change, err := imageio.DirectionSignedImage(o.Change(0), e.s.C, e.s.H, e.s.W)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		cells = append(cells, Cell{Image: change, Caption: "change"})
 	}
 	title := fmt.Sprintf("%s, locality %s", e.Choices[choice].Name, F3(o.MeanLocality))
 	f := NewFigure(title).AddRow("", cells...)
 	f.Scale = max(1, 192/max(e.s.H, e.s.W))
-	return f.Render()
+	img, err := f.Render()
+	if err != nil {
+		return nil, "", err
+	}
+	return img, fmt.Sprintf("%s · %s · locality %s", FormatLambda(lambda), e.Choices[choice].Name, F3(o.MeanLocality)), nil
 }
 
-// Interact shows a strength slider and a direction menu (GoNB widgets) and re-renders the edit whenever
-// they change. When no browser answers within opts.Wait (a headless run, e.g. nbconvert), or outside a
-// notebook, it shows the initial setting as a PNG and returns at once; otherwise it keeps listening until
-// opts.Idle passes without a change, then leaves the last image as a PNG.
+// Interact shows a labelled strength slider, a direction menu and a Done button, and re-renders the edit
+// whenever the slider or the menu changes. The interaction ends, leaving the last picture and the controls
+// disabled, when the user presses Done, runs another cell (Jupyter Notebook), lets opts.Idle pass without a
+// change, or interrupts the kernel (■): GoNB passes the interrupt to the cell as SIGINT, which Interact
+// catches, so the cell ends normally instead of with "signal: interrupt".
+//
+// When no browser answers within opts.Wait (a headless run, e.g. nbconvert) it shows the initial setting as a
+// PNG and returns at once; outside a notebook it only renders the initial setting (to check that it can).
 func (e *Explorer) Interact(opts ExploreOptions) error {
 	opts = opts.withDefaults()
-	names := make([]string, len(e.Choices))
-	for i, c := range e.Choices {
-		names[i] = c.Name
-	}
-	choice, lambda := 0, opts.Lambda
+	st := exploreSetting{lambda: opts.Lambda}
 	if !nbutil.IsNotebook() {
-		_, err := e.Render(choice, float64(lambda))
+		_, err := e.Render(st.choice, float64(st.lambda))
 		return err
 	}
-	slider, menu, ok := showWidgets(-opts.MaxLambda, opts.MaxLambda, lambda, names, opts.Wait)
-	if !ok {
-		nbutil.DisplayMarkdown(fmt.Sprintf("_No browser answered within %v (a headless run): the controls above are inactive, "+
-			"here is the initial setting. Open the notebook in Jupyter to move the slider._", opts.Wait))
-		img, err := e.Render(choice, float64(lambda))
+
+	// Catch the kernel interrupt from the start, so that it always ends the cell cleanly.
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt)
+	defer signal.Stop(interrupts)
+
+	uid := gonbui.UniqueId()
+	p := newExplorePanel("loco-explore-"+uid, "/loco-explore/"+uid, opts, e.choiceNames())
+	c := listenControls(p.Address)
+	defer c.close()
+	panelID, figureID := "loco-explore-panel-"+uid, "loco-explore-figure-"+uid
+	html, err := p.HTML(st, nil)
+	if err != nil {
+		return err
+	}
+	gonbui.UpdateHtml(panelID, html)
+
+	img, caption, err := e.render(st.choice, float64(st.lambda))
+	if err != nil {
+		return err
+	}
+	finish := func(end exploreEnd) error {
+		html, err := p.HTML(st, &end)
 		if err != nil {
+			return err
+		}
+		gonbui.UpdateHtml(panelID, html)
+		gonbui.Sync()
+		return nil
+	}
+
+	select {
+	case <-c.ready:
+	case <-time.After(opts.Wait):
+		if err := finish(exploreEnd{reason: endNoBrowser, wait: opts.Wait}); err != nil {
+			return err
+		}
+		return nbutil.DisplayImage(img)
+	case <-interrupts:
+		if err := finish(exploreEnd{reason: endInterrupt}); err != nil {
 			return err
 		}
 		return nbutil.DisplayImage(img)
 	}
-	lambda, choice = slider.Value(), menu.Value()
-	id := "loco-explore-" + gonbui.UniqueId()
-	var last image.Image
-	update := func() error {
-		img, err := e.Render(choice, float64(lambda))
+
+	show := func(img image.Image, caption string) error {
+		tag, err := figureHTML(img, caption, st)
 		if err != nil {
 			return err
 		}
-		last = img
-		tag, err := imgTag(img)
-		if err != nil {
-			return err
-		}
-		gonbui.UpdateHtml(id, tag)
+		gonbui.UpdateHtml(figureID, tag)
 		return nil
 	}
-	if err := update(); err != nil {
+	if err := show(img, caption); err != nil {
 		return err
 	}
-	lambdas := slider.Listen().LatestOnly()
-	choices := menu.Listen().LatestOnly()
-	defer lambdas.Close()
-	defer choices.Close()
-	for {
-		select {
-		case v := <-lambdas.C:
-			lambda = v
-		case c := <-choices.C:
-			if c >= 0 && c < len(e.Choices) {
-				choice = c
-			}
-		case <-time.After(opts.Idle):
-			gonbui.UpdateHtml(id, "")
-			return nbutil.DisplayImage(last)
-		}
-		if err := update(); err != nil {
+	reason, err := listen(c.controls, interrupts, opts.Idle, len(e.Choices), opts.MaxLambda, &st, func(s exploreSetting) error {
+		img, caption, err := e.render(s.choice, float64(s.lambda))
+		if err != nil {
 			return err
 		}
+		return show(img, caption)
+	})
+	if err != nil {
+		_ = finish(exploreEnd{reason: endError})
+		return err
+	}
+	return finish(exploreEnd{reason: reason, idle: opts.Idle})
+}
+
+// choiceNames are the names of the directions, in menu order.
+func (e *Explorer) choiceNames() []string {
+	names := make([]string, len(e.Choices))
+	for i, c := range e.Choices {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// liveControls are the browser's messages to the running cell, from the panel's script.
+type liveControls struct {
+	controls
+	ready   <-chan int
+	closers []func()
+}
+
+// listenControls subscribes to the panel's addresses. It must run before the panel is displayed: the
+// subscription makes GoNB install its connection script in the page, which the panel's script uses.
+func listenControls(address string) *liveControls {
+	ready := comms.Listen[int](address + "/ready").WithBuffer(1)
+	lambda := comms.Listen[int](address + "/lambda").LatestOnly()
+	choice := comms.Listen[int](address + "/choice").LatestOnly()
+	end := comms.Listen[int](address + "/end").WithBuffer(4)
+	return &liveControls{
+		controls: controls{lambda: lambda.C, choice: choice.C, end: end.C},
+		ready:    ready.C,
+		closers:  []func(){ready.Close, lambda.Close, choice.Close, end.Close},
 	}
 }
 
-// showWidgets displays the slider and the menu and waits up to wait for the browser to answer: their Done
-// methods block until the front-end reports the widgets' values, which never happens without a browser, so
-// they run in goroutines that a headless run simply leaves behind when the cell program exits.
-func showWidgets(lo, hi, value int, names []string, wait time.Duration) (*widgets.SliderBuilder, *widgets.SelectBuilder, bool) {
-	sliderCh := make(chan *widgets.SliderBuilder, 1)
-	menuCh := make(chan *widgets.SelectBuilder, 1)
-	nbutil.DisplayMarkdown("**strength λ** (slider) and **direction** (menu):")
-	go func() { sliderCh <- widgets.Slider(lo, hi, value).Done() }()
-	time.Sleep(200 * time.Millisecond) // lets the slider's HTML go out first, so it shows above the menu
-	go func() { menuCh <- widgets.Select(names).Done() }()
-	deadline := time.After(wait)
-	var slider *widgets.SliderBuilder
-	var menu *widgets.SelectBuilder
-	for slider == nil || menu == nil {
-		select {
-		case slider = <-sliderCh:
-		case menu = <-menuCh:
-		case <-deadline:
-			return nil, nil, false
-		}
+func (c *liveControls) close() {
+	for _, f := range c.closers {
+		f()
 	}
-	return slider, menu, true
-}
-
-// imgTag encodes img as an inline HTML <img>.
-func imgTag(img image.Image) (string, error) {
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return "", fmt.Errorf("encoding image as PNG: %w", err)
-	}
-	return `<img src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(buf.Bytes()) + `"/>`, nil
 }

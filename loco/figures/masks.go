@@ -13,6 +13,9 @@ var overlayColor = color.NRGBA{R: 255, A: 110}
 // Regions are the names Session.Region accepts (see imageio.MaskRegion).
 var Regions = imageio.Regions
 
+// DescribeRegion names a region in words for titles: "upper half", "centre square", "central ellipse".
+func DescribeRegion(name string) string { return imageio.DescribeRegion(name) }
+
 // Region returns a named edit region of the model's image size, as a 1×H×W mask (see imageio.MaskRegion).
 func (s *Session) Region(name string) (*imageio.Mask, error) {
 	return RegionMask(name, s.H, s.W)

@@ -14,7 +14,9 @@ import (
 type MethodImages struct {
 	X0, Xt, X0Hat, Inside, Outside, V, XtEdited, Edited []float32
 	Lambda                                              float64
-	T                                                   float32
+	// EditT is the edit time t ∈ (0, 1) (the paper's units) and T the model's timestep there (0–1000 scale).
+	EditT float64
+	T     float32
 	// SingularValues are the top singular values of the masked Jacobian (the edit subspace) and of the
 	// complement's Jacobian (the null space the direction is projected off).
 	SingularValues, NullSingularValues []float64
@@ -48,7 +50,7 @@ func (s *Session) Method(x0 []float32, mask *imageio.Mask, job loco.EditJob, lam
 		}
 	}
 	mi := &MethodImages{X0: x0, Xt: pt.Xt, X0Hat: xhat, Inside: inside, Outside: outside, V: o.V, XtEdited: o.Xt,
-		Edited: o.Image(0), Lambda: lambda, T: pt.T, Outcome: o}
+		Edited: o.Image(0), Lambda: lambda, EditT: pt.EditT, T: pt.T, Outcome: o}
 	if o.Direction != nil && o.Direction.Modify != nil {
 		mi.SingularValues = o.Direction.Modify.S
 	}

@@ -255,6 +255,10 @@ func TestSweepAndMethod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The edit time in the paper's units (the model's default, 0.5) and its timestep on the 0–1000 scale.
+	if mi.EditT != 0.5 || math.Abs(float64(mi.T)-504.5) > 0.1 {
+		t.Errorf("edit time %v, timestep %v; want 0.5 and ≈504.5", mi.EditT, mi.T)
+	}
 	// The two parts of x̂0 add up to x̂0, and each is zero outside its region.
 	for i, v := range mi.X0Hat {
 		in, out := v, float32(0) // the upper half is the first 512 values
@@ -344,6 +348,9 @@ func TestExplorerRender(t *testing.T) {
 	// Three 192-px pictures (32 px × 6) side by side.
 	if b := img.Bounds(); b.Dx() < 3*192 || b.Dy() < 192 {
 		t.Errorf("explorer image %v, want three 192-px pictures", b)
+	}
+	if _, caption, err := ex.render(1, -5); err != nil || !strings.HasPrefix(caption, "λ = −5 · pc 1, projected (r′ = 5) · locality 0.") {
+		t.Errorf("caption %q (err %v), want the strength, the direction and the locality", caption, err)
 	}
 	if _, err := ex.Render(9, 0); err == nil {
 		t.Error("Render accepted choice 9")

@@ -311,3 +311,19 @@ func TestCelebAMaskHQDir(t *testing.T) {
 		t.Errorf("classes %v", classes)
 	}
 }
+
+func TestDescribeRegion(t *testing.T) {
+	want := map[string]string{"upper": "upper half", "Lower": "lower half", "left": "left half", "right": "right half",
+		"centre": "centre square", "center": "centre square", "ellipse": "central ellipse", "full": "whole image",
+		"blob": "region blob"}
+	for name, w := range want {
+		if got := DescribeRegion(name); got != w {
+			t.Errorf("DescribeRegion(%q) = %q, want %q", name, got, w)
+		}
+	}
+	for _, name := range Regions { // every region has its own words
+		if d := DescribeRegion(name); strings.HasPrefix(d, "region ") {
+			t.Errorf("DescribeRegion(%q) = %q", name, d)
+		}
+	}
+}

@@ -30,3 +30,19 @@ func MaskRegion(name string, h, w int) (*Mask, error) {
 	}
 	return nil, fmt.Errorf("unknown region %q: use one of %s (or full)", name, strings.Join(Regions, ", "))
 }
+
+// DescribeRegion names a region of MaskRegion in words, for titles and captions: "upper half", "centre square",
+// "central ellipse", "whole image". An unknown name is returned as "region <name>".
+func DescribeRegion(name string) string {
+	switch strings.ToLower(name) {
+	case "upper", "lower", "left", "right":
+		return strings.ToLower(name) + " half"
+	case "centre", "center":
+		return "centre square"
+	case "ellipse":
+		return "central ellipse"
+	case "full", "all":
+		return "whole image"
+	}
+	return "region " + name
+}
