@@ -148,16 +148,20 @@ func (p *explorePanel) HTML(st exploreSetting, end *exploreEnd) (string, error) 
 }
 
 var panelTemplate = template.Must(template.New("panel").Parse(strings.TrimSpace(`
-<div id="{{.ID}}" class="loco-explorer" data-state="{{if .Live}}live{{else}}closed{{end}}" style="font-family: sans-serif; line-height: 2.2em">
-<div>
-<label for="{{.ID}}-lambda" style="font-weight: bold; display: inline-block; min-width: 6.5em">strength λ</label>
+<div id="{{.ID}}" class="loco-explorer" data-state="{{if .Live}}live{{else}}closed{{end}}" style="font-family: sans-serif">
+<style>
+/* GoNB leaves an empty output behind (its connection script, once it has run): no gap for it. */
+.output_area:has(> .output_subarea.output_html:empty), .jp-OutputArea-child:has(.jp-RenderedHTMLCommon:empty) { display: none; }
+</style>
+<div style="display: flex; align-items: center; gap: 0.6em; margin: 0.3em 0">
+<label for="{{.ID}}-lambda" style="font-weight: bold; min-width: 6.5em; margin: 0">strength λ</label>
 <span>{{.MinText}}</span>
-<input type="range" id="{{.ID}}-lambda" min="{{.Min}}" max="{{.Max}}" step="1" value="{{.Lambda}}" style="vertical-align: middle; width: 20em"{{if not .Live}} disabled{{end}}>
+<input type="range" id="{{.ID}}-lambda" min="{{.Min}}" max="{{.Max}}" step="1" value="{{.Lambda}}" style="display: inline-block; width: 20em; margin: 0"{{if not .Live}} disabled{{end}}>
 <span>{{.MaxText}}</span>
-<output id="{{.ID}}-value" for="{{.ID}}-lambda" style="display: inline-block; min-width: 5em; margin-left: 1em; font-weight: bold">{{.Value}}</output>
+<output id="{{.ID}}-value" for="{{.ID}}-lambda" style="min-width: 5em; margin-left: 0.6em; font-weight: bold">{{.Value}}</output>
 </div>
-<div>
-<label for="{{.ID}}-choice" style="font-weight: bold; display: inline-block; min-width: 6.5em">direction</label>
+<div style="display: flex; align-items: center; gap: 0.6em; margin: 0.3em 0">
+<label for="{{.ID}}-choice" style="font-weight: bold; min-width: 6.5em; margin: 0">direction</label>
 <select id="{{.ID}}-choice"{{if not .Live}} disabled{{end}}>
 {{- range $i, $name := .Choices}}
 <option value="{{$i}}"{{if eq $i $.Choice}} selected{{end}}>{{$name}}</option>
@@ -165,7 +169,7 @@ var panelTemplate = template.Must(template.New("panel").Parse(strings.TrimSpace(
 </select>
 <button type="button" id="{{.ID}}-done" style="margin-left: 1em"{{if not .Live}} disabled{{end}}>Done</button>
 </div>
-<div id="{{.ID}}-status" style="color: #555">{{if .Live}}Connecting to the kernel…{{else}}{{.Status}}{{end}}</div>
+<div id="{{.ID}}-status" style="color: #555; margin: 0.3em 0">{{if .Live}}Connecting to the kernel…{{else}}{{.Status}}{{end}}</div>
 {{- if .Live}}
 <script>
 (() => {

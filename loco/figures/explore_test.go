@@ -135,6 +135,7 @@ func TestExplorePanelHTML(t *testing.T) {
 		`Closes after " + "90 s" +`,
 		`events.on("execute.CodeCell", onRun)`,
 		`comm.send(address + "/ready", 1)`,
+		`.output_area:has(> .output_subarea.output_html:empty)`, // hides GoNB's emptied outputs
 	} {
 		if !strings.Contains(live, want) {
 			t.Errorf("live panel lacks %q:\n%s", want, live)
