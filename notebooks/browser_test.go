@@ -56,8 +56,9 @@ func requireBrowserTools(t *testing.T) {
 
 // TestNotebooksInBrowser opens the notebooks in Jupyter Notebook in headless Chromium, as a person would, through
 // scripts/notebook-browser.py: every notebook's Markdown and math render without errors, and 00-quickstart runs
-// with Restart & Run All without an error output; its slider and menu re-render the edit, and Done, a kernel
-// interrupt or running another cell end the interactive cell cleanly; Tab completion works (gopls).
+// with Restart & Run All without an error output; its slider and menu re-render the edit; Done and a kernel
+// interrupt end the interactive cell cleanly, and a Run All while its controls are live is not blocked by it; Tab
+// completion works (gopls).
 func TestNotebooksInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the browser test in -short mode (it takes two to three minutes)")
@@ -114,7 +115,8 @@ func TestNotebooksInBrowser(t *testing.T) {
 	}
 	for _, name := range []string{"quickstart: no error output", "explorer: slider re-renders the edit",
 		"explorer: menu re-renders the edit", "explorer: Done ends the cell cleanly",
-		"explorer: a kernel interrupt ends the cell cleanly", "explorer: running another cell ends it",
+		"explorer: a kernel interrupt ends the cell cleanly, with the last picture and the controls disabled",
+		"explorer: Run All is not blocked by the live controls", "explorer: Done after Run All",
 		"completion: Tab completes the project's names"} {
 		if !passed[name] {
 			t.Errorf("check %q did not pass", name)
