@@ -129,3 +129,75 @@ func TestExtractFigures(t *testing.T) {
 		t.Errorf("figure folder holds %d entries, want 4 (no temporary files left)", len(entries))
 	}
 }
+
+func TestPublishNotebook(t *testing.T) {
+	py := python(t)
+	script := filepath.Join(repoRoot, "scripts", "publish-notebook.py")
+	dir, pub := t.TempDir(), t.TempDir()
+	connection := map[string]any{"output_type": "display_data", "metadata": map[string]any{},
+		"data": map[string]any{"text/html": []string{"<script>\"use strict\";\n", "globalThis.gonb_comm = {};\n", "</script>"}}}
+	image := map[string]any{"output_type": "display_data", "metadata": map[string]any{},
+		"data": map[string]any{"image/png": "iVBORw0KGgo="}}
+	panel := map[string]any{"output_type": "display_data", "metadata": map[string]any{},
+		"data": map[string]any{"text/html": "<div class=\"loco-explorer\">closed</div>"}}
+	nbPath := filepath.Join(dir, "demo.ipynb")
+	writeNotebook(t, nbPath, connection, stream("stdout", "locality 0.953\n"), connection, panel, image)
+
+	out, err := exec.Command(py, script, "--note", "quick mode, 2026-11-30", nbPath, pub).CombinedOutput()
+	if err != nil {
+		t.Fatalf("publish-notebook: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(pub, "demo.ipynb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nb struct {
+		Cells []struct {
+			CellType string           `json:"cell_type"`
+			Source   []string         `json:"source"`
+			Outputs  []map[string]any `json:"outputs"`
+		} `json:"cells"`
+	}
+	if err := json.Unmarshal(data, &nb); err != nil {
+		t.Fatalf("published copy is not JSON: %v", err)
+	}
+	if len(nb.Cells) != 2 || nb.Cells[0].CellType != "markdown" {
+		t.Fatalf("published copy has %d cells, want the header and the code cell:\n%s", len(nb.Cells), data)
+	}
+	header := strings.Join(nb.Cells[0].Source, "")
+	for _, want := range []string{"[`notebooks/demo.ipynb`](../../notebooks/demo.ipynb)", "quick mode, 2026-11-30"} {
+		if !strings.Contains(header, want) {
+			t.Errorf("header %q lacks %q", header, want)
+		}
+	}
+	// The two connection scripts are gone; the text, the panel and the image stay, in order.
+	var kinds []string
+	for _, o := range nb.Cells[1].Outputs {
+		kind := o["output_type"].(string)
+		if d, ok := o["data"].(map[string]any); ok {
+			for k := range d {
+				kind += " " + k
+			}
+		}
+		kinds = append(kinds, kind)
+	}
+	if got, want := strings.Join(kinds, ", "), "stream, display_data text/html, display_data image/png"; got != want {
+		t.Errorf("published outputs: %s, want %s", got, want)
+	}
+
+	// An output that shows the repository's absolute path is not published.
+	abs, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaky := filepath.Join(dir, "leaky.ipynb")
+	writeNotebook(t, leaky, stream("stderr", "open "+filepath.Join(abs, "loco", "x.go")+": no such file\n"))
+	out, err = exec.Command(py, script, leaky, pub).CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 || !strings.Contains(string(out), "machine path") {
+		t.Errorf("publish-notebook on a leaking notebook: err %v, output %q; want exit status 1 naming the machine path", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(pub, "leaky.ipynb")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("leaky.ipynb was published (stat err %v)", err)
+	}
+}

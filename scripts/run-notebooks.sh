@@ -10,7 +10,8 @@
 #   2. scripts/check-notebook.py fails the notebook on any error output, "exit status N" / "signal: ..."
 #      line or "panic:" on stderr (GoNB v0.11.1 does not report run-time failures to Jupyter).
 #   3. If it passed, scripts/extract-figures.py writes its image/png outputs to
-#      docs/figures/<name>-<n>.png.
+#      docs/figures/<name>-<n>.png, and with --publish, scripts/publish-notebook.py writes the copy for
+#      readers (outputs kept, run-only details removed, a first cell saying how, where and when it ran).
 # Prints PASS/FAIL with the wall time of each notebook and a summary; exits 1 if any notebook failed.
 #
 # Options:
@@ -18,6 +19,8 @@
 #   --out DIR        folder for executed notebooks and logs (default: build/notebooks).
 #   --figures DIR    folder for extracted PNG figures (default: docs/figures).
 #   --no-figures     do not extract figures.
+#   --publish DIR    also write the executed copies for readers to DIR (scripts/publish-notebooks.sh uses
+#                    docs/notebooks).
 #   --kernel NAME    kernel to run with (default: gonb-cpu; gonb-cuda for GPU machines).
 #   -h, --help       show this help.
 # Environment: LOCO_NB_TIMEOUT sets the per-cell timeout in seconds (default 900).
@@ -28,6 +31,7 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/build/notebooks"
 figures="$root/docs/figures"
+publish=""
 kernel="gonb-cpu"
 timeout="${LOCO_NB_TIMEOUT:-900}"
 notebooks=()
@@ -43,6 +47,7 @@ while [[ $# -gt 0 ]]; do
 	--out) [[ $# -ge 2 ]] || die "--out needs a folder"; out="$(abspath "$2")"; shift ;;
 	--figures) [[ $# -ge 2 ]] || die "--figures needs a folder"; figures="$(abspath "$2")"; shift ;;
 	--no-figures) figures="" ;;
+	--publish) [[ $# -ge 2 ]] || die "--publish needs a folder"; publish="$(abspath "$2")"; shift ;;
 	--kernel) [[ $# -ge 2 ]] || die "--kernel needs a name"; kernel="$2"; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; while [[ $# -gt 0 ]]; do notebooks+=("$(abspath "$1")"); shift; done; break ;;
@@ -81,6 +86,11 @@ for nb in "${notebooks[@]}"; do
 	seen[$name]="$nb"
 done
 mkdir -p "$out" || die "cannot create $out"
+if [[ -n "$publish" ]]; then
+	mkdir -p "$publish" || die "cannot create $publish"
+	cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
+	note="run headless by scripts/run-notebooks.sh on $(date -u +%F), kernel $kernel, $( [[ -n "${LOCO_QUICK:-}" ]] && echo "quick mode (LOCO_QUICK=1)" || echo "full mode"), ${cpu:-unknown CPU} with $(nproc) cores"
+fi
 
 echo "run-notebooks: kernel $kernel, quick=${LOCO_QUICK:-0}, output in $out"
 passed=0
@@ -115,6 +125,11 @@ for nb in "${notebooks[@]}"; do
 		status=FAIL
 	elif [[ -n "$figures" ]]; then
 		if ! "$python" "$root/scripts/extract-figures.py" "$executed" "$figures" | sed "s|^|$name: figure |"; then
+			status=FAIL
+		fi
+	fi
+	if [[ $status == PASS && -n "$publish" ]]; then
+		if ! "$python" "$root/scripts/publish-notebook.py" --note "$note" "$executed" "$publish" | sed "s|^|$name: published |"; then
 			status=FAIL
 		fi
 	fi
