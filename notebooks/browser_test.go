@@ -58,7 +58,7 @@ func requireBrowserTools(t *testing.T) {
 // scripts/notebook-browser.py: every notebook's Markdown and math render without errors, and 00-quickstart runs
 // with Restart & Run All without an error output; its slider and menu re-render the edit; Done and a kernel
 // interrupt end the interactive cell cleanly, and a Run All while its controls are live is not blocked by it; Tab
-// completion works (gopls).
+// completion works (gopls). With LOCO_BROWSER_SCREENSHOTS=DIR it saves its screenshots there.
 func TestNotebooksInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the browser test in -short mode (it takes two to three minutes)")
@@ -77,7 +77,16 @@ func TestNotebooksInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, "/usr/bin/python3", script)
+	args := []string{script}
+	if dir := os.Getenv("LOCO_BROWSER_SCREENSHOTS"); dir != "" {
+		// e.g. $PWD/docs/figures from the repository root (a relative DIR is relative to notebooks/).
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--screenshots", abs)
+	}
+	cmd := exec.CommandContext(ctx, "/usr/bin/python3", args...)
 	// Its own process group; on timeout SIGTERM first, so that the script stops the Jupyter server it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
