@@ -94,12 +94,18 @@ func requireNotebookTools(t *testing.T) {
 	if len(missing) == 0 {
 		return
 	}
-	msg := fmt.Sprintf("%s not found on PATH or in %s: run scripts/setup.sh to install Jupyter and GoNB",
-		strings.Join(missing, " and "), gobin)
+	toolsMissing(t, "notebook test", fmt.Sprintf("%s not found on PATH or in %s: run scripts/setup.sh to install "+
+		"Jupyter and GoNB", strings.Join(missing, " and "), gobin))
+}
+
+// toolsMissing skips the test, saying which tools are missing, except under CI (CI set in the environment), where
+// it fails it: CI must run scripts/setup.sh, which installs them, before go test.
+func toolsMissing(t *testing.T, test, msg string) {
+	t.Helper()
 	if os.Getenv("CI") != "" {
 		t.Fatalf("%s (CI must run scripts/setup.sh before go test)", msg)
 	}
-	t.Skipf("skipping notebook test: %s", msg)
+	t.Skipf("skipping the %s: %s", test, msg)
 }
 
 // goBinDir returns the folder where go install puts binaries: $GOBIN, or $GOPATH/bin.
