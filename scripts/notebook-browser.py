@@ -521,6 +521,9 @@ def main():
         if status and d is not None:
             try:
                 log("outputs of the open notebook:\n" + js(d, OUTLINE))
+                i = js(d, "return Jupyter.notebook.get_cells().findIndex(c => c.get_text().includes('.Interact('))")
+                if i >= 0:
+                    log("the interactive cell's controls: " + json.dumps(panel(d, i), ensure_ascii=False))
             except Exception:
                 pass
         if status and server is not None:

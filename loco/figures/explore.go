@@ -249,13 +249,14 @@ type liveControls struct {
 // subscription makes GoNB install its connection script in the page, which the panel's script uses.
 func listenControls(address string) *liveControls {
 	ready := comms.Listen[int](address + "/ready").WithBuffer(1)
-	lambda := comms.Listen[int](address + "/lambda").LatestOnly()
-	choice := comms.Listen[int](address + "/choice").LatestOnly()
+	// Buffered, not LatestOnly: GoNB delivers each message from its own goroutine, so LatestOnly could keep an older
+	// setting over a newer one; listen orders them by their sequence numbers and draws only the newest.
+	setting := comms.Listen[string](address + "/setting").WithBuffer(64)
 	end := comms.Listen[int](address + "/end").WithBuffer(4)
 	return &liveControls{
-		controls: controls{lambda: lambda.C, choice: choice.C, end: end.C},
+		controls: controls{setting: setting.C, end: end.C},
 		ready:    ready.C,
-		closers:  []func(){ready.Close, lambda.Close, choice.Close, end.Close},
+		closers:  []func(){ready.Close, setting.Close, end.Close},
 	}
 }
 

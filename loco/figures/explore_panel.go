@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/png"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,10 +18,31 @@ type exploreSetting struct {
 	lambda, choice int
 }
 
-// controls are the channels the panel's script sends to: new slider values, new menu indices, and the end
-// of the interaction (endCodeDone: the Done button; endCodeOtherCell: another cell was run).
+// controls are the channels the panel's script sends to: the setting after each change of the slider or the menu
+// (see parseSetting), and the end of the interaction (endCodeDone: the Done button; endCodeOtherCell: another cell
+// was run).
 type controls struct {
-	lambda, choice, end <-chan int
+	setting <-chan string
+	end     <-chan int
+}
+
+// parseSetting reads a setting message of the panel's script: "SEQ LAMBDA CHOICE", the change's sequence number
+// (1, 2, …), the slider's value and the menu's index. GoNB hands each message to the program in a goroutine of its
+// own, so messages can arrive out of order; the sequence number tells the newest.
+func parseSetting(msg string) (seq int, st exploreSetting, ok bool) {
+	f := strings.Fields(msg)
+	if len(f) != 3 {
+		return 0, st, false
+	}
+	var v [3]int
+	for i, s := range f {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return 0, st, false
+		}
+		v[i] = n
+	}
+	return v[0], exploreSetting{lambda: v[1], choice: v[2]}, v[0] > 0
 }
 
 // Codes the panel's script sends on its end address.
@@ -73,23 +95,47 @@ func formatMinutes(d time.Duration) string {
 	return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
 }
 
-// listen applies each change of the controls to st and calls update with it, until the panel ends the
-// interaction (Done, another cell), idle passes without a change, or an interrupt arrives. Slider values
-// outside [−maxLambda, maxLambda] are clamped; menu indices outside [0, choices) are ignored. An error of update
-// ends the interaction with that error.
+// listen applies the newest setting of the controls to st and calls update with it, until the panel ends the
+// interaction (Done, another cell), idle passes without a change, or an interrupt arrives. Settings older than
+// one already applied, and malformed ones, are ignored; when several have arrived while update ran, only the newest
+// is drawn. Slider values outside [−maxLambda, maxLambda] are clamped; menu indices outside [0, choices) leave
+// the direction as it was. An error of update ends the interaction with that error.
 func listen(c controls, interrupts <-chan os.Signal, idle time.Duration, choices, maxLambda int,
 	st *exploreSetting, update func(exploreSetting) error) (endReason, error) {
 	timer := time.NewTimer(idle)
 	defer timer.Stop()
+	last := 0 // sequence number of the newest setting applied
+	apply := func(msg string) bool {
+		seq, s, ok := parseSetting(msg)
+		if !ok || seq <= last {
+			return false
+		}
+		last = seq
+		st.lambda = max(-maxLambda, min(maxLambda, s.lambda))
+		if s.choice >= 0 && s.choice < choices {
+			st.choice = s.choice
+		}
+		return true
+	}
 	for {
 		select {
-		case v := <-c.lambda:
-			st.lambda = max(-maxLambda, min(maxLambda, v))
-		case v := <-c.choice:
-			if v < 0 || v >= choices {
+		case msg := <-c.setting:
+			before := *st
+			if !apply(msg) {
 				continue
 			}
-			st.choice = v
+			for pending := true; pending; {
+				select {
+				case msg := <-c.setting:
+					apply(msg)
+				default:
+					pending = false
+				}
+			}
+			if *st == before {
+				timer.Reset(idle) // touched, but nothing to redraw
+				continue
+			}
 		case v := <-c.end:
 			if v == endCodeOtherCell {
 				return endOtherCell, nil
@@ -183,7 +229,7 @@ var panelTemplate = template.Must(template.New("panel").Parse(strings.TrimSpace(
 	}
 	const lambdaText = (v) => "λ = " + (v < 0 ? "\u2212" + (-v) : String(v));
 	const clock = (s) => Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
-	let left = idle, live = true;
+	let left = idle, live = true, seq = 0;
 	const show = () => {
 		status.textContent = "Listening: move the slider or pick a direction. Closes after " + {{.IdleText}} +
 			" without a change (" + clock(left) + " left); Done, or running another cell, closes it now.";
@@ -205,12 +251,10 @@ var panelTemplate = template.Must(template.New("panel").Parse(strings.TrimSpace(
 		status.textContent = "Closing…";
 		comm.send(address + "/end", code);
 	};
-	slider.addEventListener("input", () => {
-		value.textContent = lambdaText(Number(slider.value));
-		comm.send(address + "/lambda", Number(slider.value));
-		touched();
-	});
-	menu.addEventListener("change", () => { comm.send(address + "/choice", Number(menu.value)); touched(); });
+	// The whole setting, numbered: the cell program may receive the messages out of order and keeps the newest.
+	const send = () => { comm.send(address + "/setting", ++seq + " " + Number(slider.value) + " " + Number(menu.value)); touched(); };
+	slider.addEventListener("input", () => { value.textContent = lambdaText(Number(slider.value)); send(); });
+	menu.addEventListener("change", send);
 	done.addEventListener("click", () => end({{.EndCodeDone}}));
 	if (events) events.on("execute.CodeCell", onRun);
 	comm.send(address + "/ready", 1);

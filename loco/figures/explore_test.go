@@ -13,22 +13,27 @@ import (
 	"time"
 )
 
-// listenRun drives listen from a goroutine: events are sent one at a time, and each update is reported.
+// listenRun drives listen from a goroutine: settings are sent one at a time (after those queued before it
+// started), and each update is reported.
 type listenRun struct {
-	lambda, choice, end chan int
-	interrupts          chan os.Signal
-	updates             chan exploreSetting
-	result              chan endReason
-	err                 error
-	fail                error // returned by update when set
+	setting    chan string
+	end        chan int
+	interrupts chan os.Signal
+	updates    chan exploreSetting
+	result     chan endReason
+	err        error
+	fail       error // returned by update when set
 }
 
-func startListen(idle time.Duration, fail error) *listenRun {
-	r := &listenRun{lambda: make(chan int), choice: make(chan int), end: make(chan int),
+func startListen(idle time.Duration, fail error, queued ...string) *listenRun {
+	r := &listenRun{setting: make(chan string, len(queued)), end: make(chan int),
 		interrupts: make(chan os.Signal, 1), updates: make(chan exploreSetting, 16), result: make(chan endReason, 1), fail: fail}
+	for _, msg := range queued {
+		r.setting <- msg
+	}
 	st := &exploreSetting{lambda: 8}
 	go func() {
-		reason, err := listen(controls{lambda: r.lambda, choice: r.choice, end: r.end}, r.interrupts, idle, 4, 15, st,
+		reason, err := listen(controls{setting: r.setting, end: r.end}, r.interrupts, idle, 4, 15, st,
 			func(s exploreSetting) error {
 				r.updates <- s
 				return r.fail
@@ -66,19 +71,57 @@ func (r *listenRun) wantEnd(t *testing.T, want endReason) {
 	}
 }
 
+func TestParseSetting(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		seq  int
+		st   exploreSetting
+		want bool
+	}{
+		{"1 -3 0", 1, exploreSetting{lambda: -3}, true},
+		{" 12 15  2 ", 12, exploreSetting{lambda: 15, choice: 2}, true},
+		{"0 1 1", 0, exploreSetting{lambda: 1, choice: 1}, false}, // sequence numbers start at 1
+		{"1 2", 0, exploreSetting{}, false},
+		{"1 2 3 4", 0, exploreSetting{}, false},
+		{"1 x 0", 0, exploreSetting{}, false},
+		{"", 0, exploreSetting{}, false},
+	} {
+		seq, st, ok := parseSetting(tc.msg)
+		if ok != tc.want || (ok && (seq != tc.seq || st != tc.st)) {
+			t.Errorf("parseSetting(%q) = %d, %+v, %v; want %d, %+v, %v", tc.msg, seq, st, ok, tc.seq, tc.st, tc.want)
+		}
+	}
+}
+
 func TestListen(t *testing.T) {
 	t.Run("changes then Done", func(t *testing.T) {
 		r := startListen(time.Minute, nil)
-		r.lambda <- -3
+		r.setting <- "1 -3 0"
 		r.wantUpdate(t, exploreSetting{lambda: -3})
-		r.choice <- 2
+		r.setting <- "2 -3 2"
 		r.wantUpdate(t, exploreSetting{lambda: -3, choice: 2})
-		r.lambda <- 99 // clamped to the slider's range
+		r.setting <- "3 99 2" // clamped to the slider's range
 		r.wantUpdate(t, exploreSetting{lambda: 15, choice: 2})
-		r.choice <- 4 // not a choice: ignored, no update
-		r.choice <- -1
-		r.lambda <- 0
+		r.setting <- "4 15 -1" // not a choice, and nothing else changed: no update
+		r.setting <- "not a setting"
+		r.setting <- "5 0 4" // not a choice: the direction stays
 		r.wantUpdate(t, exploreSetting{lambda: 0, choice: 2})
+		r.end <- endCodeDone
+		r.wantEnd(t, endDone)
+	})
+	t.Run("out of order", func(t *testing.T) {
+		// GoNB may deliver λ = 10 (sent last) before λ = 9: the older message must not win.
+		r := startListen(time.Minute, nil)
+		r.setting <- "7 10 0"
+		r.wantUpdate(t, exploreSetting{lambda: 10})
+		r.setting <- "6 9 0"
+		r.setting <- "7 3 1" // a repeated sequence number is not newer either
+		r.end <- endCodeDone
+		r.wantEnd(t, endDone)
+	})
+	t.Run("only the newest of those waiting is drawn", func(t *testing.T) {
+		r := startListen(time.Minute, nil, "1 1 0", "3 3 1", "2 2 0", "4 3 1")
+		r.wantUpdate(t, exploreSetting{lambda: 3, choice: 1})
 		r.end <- endCodeDone
 		r.wantEnd(t, endDone)
 	})
@@ -89,7 +132,7 @@ func TestListen(t *testing.T) {
 	})
 	t.Run("interrupt", func(t *testing.T) {
 		r := startListen(time.Minute, nil)
-		r.lambda <- 5
+		r.setting <- "1 5 0"
 		r.wantUpdate(t, exploreSetting{lambda: 5})
 		r.interrupts <- os.Interrupt
 		r.wantEnd(t, endInterrupt)
@@ -97,7 +140,7 @@ func TestListen(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
 		r := startListen(300*time.Millisecond, nil)
 		start := time.Now()
-		r.lambda <- 1
+		r.setting <- "1 1 0"
 		r.wantUpdate(t, exploreSetting{lambda: 1})
 		r.wantEnd(t, endIdle)
 		if d := time.Since(start); d < 300*time.Millisecond {
@@ -107,7 +150,7 @@ func TestListen(t *testing.T) {
 	t.Run("update error", func(t *testing.T) {
 		boom := errors.New("boom")
 		r := startListen(time.Minute, boom)
-		r.choice <- 1
+		r.setting <- "1 8 1"
 		r.wantUpdate(t, exploreSetting{lambda: 8, choice: 1})
 		r.wantEnd(t, endError)
 		if !errors.Is(r.err, boom) {
@@ -135,6 +178,7 @@ func TestExplorePanelHTML(t *testing.T) {
 		`Closes after " + "90 s" +`,
 		`events.on("execute.CodeCell", onRun)`,
 		`comm.send(address + "/ready", 1)`,
+		`comm.send(address + "/setting", ++seq + " " + Number(slider.value) + " " + Number(menu.value))`,
 		`.output_area:has(> .output_subarea.output_html:empty)`, // hides GoNB's emptied outputs
 	} {
 		if !strings.Contains(live, want) {
