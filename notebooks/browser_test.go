@@ -54,7 +54,7 @@ func requireBrowserTools(t *testing.T) {
 // scripts/notebook-browser.py: every notebook's Markdown and math render without errors, and 00-quickstart runs
 // with Restart & Run All without an error output; its slider and menu re-render the edit; Done and a kernel
 // interrupt end the interactive cell cleanly, and a Run All while its controls are live is not blocked by it; Tab
-// completion works (gopls). With LOCO_BROWSER_SCREENSHOTS=DIR it saves its screenshots there.
+// completion and Shift+Tab help work (gopls). With LOCO_BROWSER_SCREENSHOTS=DIR it saves its screenshots there.
 func TestNotebooksInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the browser test in -short mode (it takes two to three minutes)")
@@ -122,7 +122,7 @@ func TestNotebooksInBrowser(t *testing.T) {
 		"explorer: menu re-renders the edit", "explorer: Done ends the cell cleanly",
 		"explorer: a kernel interrupt ends the cell cleanly, with the last picture and the controls disabled",
 		"explorer: Run All is not blocked by the live controls", "explorer: Done after Run All",
-		"completion: Tab completes the project's names"} {
+		"completion: Tab completes the project's names", "help: Shift+Tab shows a name's signature and documentation"} {
 		if !passed[name] {
 			t.Errorf("check %q did not pass", name)
 		}

@@ -15,8 +15,8 @@ never opened, so nothing a test does can be saved into them), then drives Chromi
  3. run again, the interactive cell ends cleanly on a kernel interrupt (no "signal: interrupt"), keeping its last
     picture and disabling its controls; with the controls live, Cell > Run All is not blocked: the first cell runs
     at once and the notebook runs through to new live controls, which Done ends;
- 4. Tab completion in a code cell offers the project's names (GoNB asks gopls), and the server log does not
-    say that gopls is missing.
+ 4. Tab completion in a code cell offers the project's names and Shift+Tab shows a name's signature and
+    documentation (GoNB asks gopls), and the server log does not say that gopls is missing.
 
 With --screenshots DIR, saves notebook-in-browser-*.png there. Prints one line per check and a JSON summary on
 its last line; exits 0 when every check passed, 1 when one failed, 2 when it could not run (tools missing).
@@ -40,6 +40,7 @@ try:
     from selenium import webdriver
     from selenium.common.exceptions import JavascriptException, TimeoutException
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -464,6 +465,25 @@ def check_completion(run, d, server):
             pass
     run.timings["completion"] = round(time.time() - t0, 1)
     run.check("completion: Tab completes the project's names", found, repr(found))
+
+    # Shift+Tab on a name shows its signature and documentation (GoNB asks gopls for the hover text).
+    js(d, "const c = Jupyter.notebook.get_cell(arguments[0]); c.set_text('%%\\nfig := figures.NewFigure(\"x\")');"
+          "Jupyter.notebook.edit_mode(); c.code_mirror.focus(); c.code_mirror.setCursor(1, 20);", i + 1)
+    t0 = time.time()
+    hover = ""
+    while time.time() < t0 + 60 and "NewFigure" not in hover:
+        ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+        try:
+            hover = WebDriverWait(d, 10, 0.25).until(lambda _: js(d, """
+                const t = document.querySelector('#tooltip');
+                return t && t.offsetHeight > 0 ? t.textContent : '';"""))
+        except TimeoutException:
+            pass
+    run.timings["help (Shift+Tab)"] = round(time.time() - t0, 1)
+    run.check("help: Shift+Tab shows a name's signature and documentation", "func" in hover and "NewFigure" in hover,
+              repr(" ".join(hover.split())[:160]))
+    time.sleep(1.5)  # the tooltip fades in
+    run.shot(d, "6-help")
     js(d, "Jupyter.notebook.delete_cell(arguments[0])", i + 1)
 
 

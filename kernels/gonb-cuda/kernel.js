@@ -1,0 +1,1 @@
+../gonb-cpu/kernel.js
