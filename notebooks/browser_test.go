@@ -57,7 +57,7 @@ func requireBrowserTools(t *testing.T) {
 // completion and Shift+Tab help work (gopls). With LOCO_BROWSER_SCREENSHOTS=DIR it saves its screenshots there.
 func TestNotebooksInBrowser(t *testing.T) {
 	if testing.Short() {
-		t.Skip("skipping the browser test in -short mode (it takes two to three minutes)")
+		t.Skip("skipping the browser test in -short mode (it takes about two minutes)")
 	}
 	requireNotebookTools(t)
 	requireBrowserTools(t)

@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh
 export PATH="$PATH:$(go env GOPATH)/bin"
 go vet ./...
-# The browser test (notebooks: TestNotebooksInBrowser, about 2.5 minutes) opens the notebooks in Jupyter Notebook in
+# The browser test (notebooks: TestNotebooksInBrowser, about 2 minutes) opens the notebooks in Jupyter Notebook in
 # headless Chromium. It needs Debian's chromium, chromium-driver and python3-selenium, which setup.sh installs; where
 # they could not be installed it is skipped (under CI it fails instead).
 if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] && /usr/bin/python3 -c 'import selenium' 2>/dev/null; then
