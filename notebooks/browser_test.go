@@ -83,10 +83,8 @@ func TestNotebooksInBrowser(t *testing.T) {
 		args = append(args, "--screenshots", abs)
 	}
 	cmd := exec.CommandContext(ctx, "/usr/bin/python3", args...)
-	// Its own process group; on timeout SIGTERM first, so that the script stops the Jupyter server it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 30 * time.Second
+	// SIGTERM on timeout, so that the script stops the Jupyter server and the browser it started.
+	inProcessGroup(cmd, syscall.SIGTERM, 30*time.Second)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	elapsed := time.Since(start)

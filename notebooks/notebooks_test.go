@@ -54,10 +54,8 @@ func runNotebooks(t *testing.T, paths ...string) notebookRun {
 		defer cancel()
 	}
 	cmd := exec.CommandContext(ctx, "bash", args...)
-	// Run in its own process group, so that a timeout also stops nbconvert and the GoNB kernel.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
+	// A timeout also stops nbconvert and the GoNB kernel.
+	inProcessGroup(cmd, syscall.SIGKILL, 10*time.Second)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	r.Output, r.Err, r.Elapsed = string(out), err, time.Since(start)
@@ -71,6 +69,14 @@ func runNotebooks(t *testing.T, paths ...string) notebookRun {
 	}
 	t.Logf("run-notebooks %v: %v", paths, r.Elapsed.Round(100*time.Millisecond))
 	return r
+}
+
+// inProcessGroup makes cmd run in a process group of its own, which its context's end signals with sig (so
+// that the processes it started end too); after that, Wait gives up waiting for its output after wait.
+func inProcessGroup(cmd *exec.Cmd, sig syscall.Signal, wait time.Duration) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, sig) }
+	cmd.WaitDelay = wait
 }
 
 // requireNotebookTools skips the test (fails it under CI) unless jupyter and gonb can be found on
