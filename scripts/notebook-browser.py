@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """notebook-browser.py: check the notebooks as a person meets them in Jupyter Notebook, in headless Chromium.
 
-Usage: /usr/bin/python3 scripts/notebook-browser.py [--screenshots DIR] [--timeout SECONDS]
+Usage: /usr/bin/python3 scripts/notebook-browser.py [--screenshots DIR] [--notebooks NAME...] [--markdown-only]
 
 Starts Jupyter Notebook on 127.0.0.1 (a free port, a random token, JUPYTER_PATH = the repository root, so the
 repository's kernels/ are used) serving copies of notebooks/*.ipynb in build/browser-test-*/ (the sources are
