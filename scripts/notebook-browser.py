@@ -378,13 +378,13 @@ def check_quickstart(run, d, server):
     for _ in range(3):
         slider.send_keys(Keys.ARROW_LEFT)
     p = wait(d, "the picture for λ = 5",
-             lambda: (lambda q: q if q["lambda"] == "5" else None)(panel(d, i)), 30)
+             lambda: (lambda q: q if q["lambda"] == "5" else None)(panel(d, i)), 60)
     run.check("explorer: slider re-renders the edit", p["caption"].startswith("λ = 5 · pc 0") and p["value"] == "λ = 5",
               f"caption {p['caption']!r}, value {p['value']!r}")
     src5 = p["src"]
     Select(element(d, i, "select")).select_by_index(1)
     p = wait(d, "the picture for the second direction",
-             lambda: (lambda q: q if q["choice"] == "1" else None)(panel(d, i)), 30)
+             lambda: (lambda q: q if q["choice"] == "1" else None)(panel(d, i)), 60)
     run.check("explorer: menu re-renders the edit", p["caption"].startswith("λ = 5 · pc 1") and p["src"] != src5,
               p["caption"])
     scroll_to_cell(d, i)
