@@ -195,6 +195,9 @@ func (d DirectionOptions) check(p problems) {
 	if d.NullRank < 0 {
 		p.add("null-space rank", "NullRank", d.NullRank, "it must be 0 (no projection) or more (the paper uses 5)")
 	}
+	if d.Guided && (d.Rank != 1 || d.Output != OutputX0) {
+		p.add("text-supervised direction", "Guided", d.Guided, "a text-supervised direction has rank 1 and uses the PMP x̂0 (got rank %d, output %s): drop the rank or the edit prompt", d.Rank, d.Output)
+	}
 	d.Iteration.check(p.in("Iteration"), false)
 }
 
