@@ -163,6 +163,9 @@ type Conditioning struct {
 	// GuidanceEmbedding, if set, is fed to the network as its guidance embedding instead of the one of Guidance
 	// (diffusers' timestep_cond of latent consistency models).
 	GuidanceEmbedding []float32
+	// Height and Width are the size of the images in pixels (0: the model's default); the latents are smaller by
+	// the autoencoder's factor.
+	Height, Width int
 	// Warnings, if set, receives notices such as a prompt cut to the text encoder's length.
 	Warnings io.Writer
 }
