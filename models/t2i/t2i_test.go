@@ -1,0 +1,315 @@
+package t2i_test
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/loco"
+	"github.com/locoedit/locoedit/models/t2i"
+)
+
+// The prompts of testdata/gen_t2i.py (the authors' scripts' prompts).
+const (
+	sdPrompt, sdEdit   = "a photo of a man", "a photo of a man wearing glasses"
+	lcmPrompt, lcmEdit = "A photo of a man", "A photo of a man wearing glasses"
+)
+
+var golden *safetensors.File
+
+func goldenTensor(t testing.TB, name string) *safetensors.Tensor {
+	t.Helper()
+	if golden == nil {
+		f, err := safetensors.ReadFile(filepath.Join("testdata", "golden.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden = f
+	}
+	tt, err := golden.Tensor(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tt
+}
+
+func gold(t testing.TB, name string) []float32 {
+	t.Helper()
+	v, err := goldenTensor(t, name).Float32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func load(t testing.TB, name string) *t2i.Model {
+	t.Helper()
+	m, err := t2i.Load(name, filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// bound returns a pipeline of m bound to c.
+func bound(t testing.TB, m *t2i.Model, c loco.Conditioning) *loco.Pipeline {
+	t.Helper()
+	d, err := m.Condition(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := loco.NewPipeline(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	var d float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
+func maxAbs(a []float32) float64 {
+	var m float64
+	for _, v := range a {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
+}
+
+// near checks got against the golden tensor name: max-abs error ≤ tol, or relative to the golden's max |value|
+// when rel is set.
+func near(t *testing.T, what string, got []float32, name string, tol float64, rel bool) {
+	t.Helper()
+	want := gold(t, name)
+	if len(got) != len(want) {
+		t.Errorf("%s: %d values, the golden %s has %d", what, len(got), name, len(want))
+		return
+	}
+	d := maxAbsDiff(got, want)
+	kind := "max-abs"
+	if rel {
+		d, kind = d/maxAbs(want), "relative"
+	}
+	if !(d <= tol) {
+		t.Errorf("%s differs from the reference %s by %.3g (%s), tolerance %.1g", what, name, d, kind, tol)
+	}
+	t.Logf("%s: %s error %.3g (max |value| %.3g)", what, kind, d, maxAbs(want))
+}
+
+func TestTokenizerAndTextEncoder(t *testing.T) {
+	for _, c := range []struct {
+		dir, key, prompt string
+	}{{"tiny-sd", "sd/%s/for", sdPrompt}, {"tiny-sd", "sd/%s/edit", sdEdit}, {"tiny-sd", "sd/%s/null", ""},
+		{"tiny-lcm", "lcm/%s/for", lcmPrompt}, {"tiny-lcm", "lcm/%s/edit", lcmEdit}} {
+		m := load(t, c.dir)
+		ids := m.Tokenizer.Tokenize(c.prompt).IDs
+		want, err := goldenTensor(t, fmt.Sprintf(c.key, "ids")).Int64s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != len(want) {
+			t.Fatalf("%s %q: %d ids, want %d", c.dir, c.prompt, len(ids), len(want))
+		}
+		for i := range ids {
+			if int64(ids[i]) != want[i] {
+				t.Fatalf("%s %q: ids %v, want %v", c.dir, c.prompt, ids, want)
+			}
+		}
+		e, warning, err := m.Encode(c.prompt)
+		if err != nil || warning != "" {
+			t.Fatal(err, warning)
+		}
+		near(t, c.dir+" embedding of "+c.prompt, e.Values, fmt.Sprintf(c.key, "emb"), 1e-5, false)
+	}
+}
+
+func TestLongPromptTruncatedWithWarning(t *testing.T) {
+	m := load(t, "tiny-sd")
+	long := sdPrompt
+	for range 10 {
+		long += " wearing glasses"
+	}
+	var warnings strings.Builder
+	p := bound(t, m, loco.Conditioning{Prompt: long, Warnings: &warnings})
+	if !slices.Equal(p.SampleShape(), []int{4, 8, 8}) {
+		t.Errorf("sample shape %v", p.SampleShape())
+	}
+	if !strings.Contains(warnings.String(), "longer than the text encoder's 20 tokens") {
+		t.Errorf("no truncation warning for a %d-word prompt: %q", 30, warnings.String())
+	}
+}
+
+// TestStableDiffusion checks the tiny Stable Diffusion pipeline against diffusers and the authors' EditStableDiffusion:
+// the decoded PMP with and without classifier-free guidance, the guided ε, one DDIM step on the LOCO-Edit grid,
+// the encoder's latent of an image, the Jacobian products of the decoded PMP and the text-supervised direction.
+func TestStableDiffusion(t *testing.T) {
+	m := load(t, "tiny-sd")
+	zt, v, u, mask := gold(t, "in/sd/zt"), gold(t, "in/sd/v"), gold(t, "in/sd/u"), gold(t, "in/mask")
+	ts := gold(t, "sd/t")
+	p := bound(t, m, loco.Conditioning{Prompt: sdPrompt, Guidance: 7.5})
+	if !slices.Equal(p.OutputShape(), []int{3, 32, 32}) || !p.Latent() {
+		t.Fatalf("output shape %v, latent %v", p.OutputShape(), p.Latent())
+	}
+	eps, x0, err := p.Predict(zt, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "guided ε", eps, "sd/eps_cfg", 1e-4, false)
+	near(t, "decoded PMP (s = 7.5)", x0, "sd/x0", 1e-4, false)
+
+	grid, err := p.Grid(100, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grid.Timesteps[30] != ts[0] || grid.Next[30] != gold(t, "sd/t_next")[0] {
+		t.Errorf("grid index 30: t = %g → %g, the authors' %g → %g", grid.Timesteps[30], grid.Next[30], ts[0], gold(t, "sd/t_next")[0])
+	}
+	next, err := p.Sample(zt, 30, 31, loco.SampleOptions{Steps: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "DDIM step", next, "sd/zt_next", 1e-4, false)
+
+	z0, err := p.Latents(gold(t, "in/image"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "encoded image", z0, "sd/z0_image", 1e-4, false)
+
+	jv, err := p.JVP(loco.OutputX0, zt, ts[0], v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "JVP of the decoded PMP", jv, "sd/jvp_x0", 1e-4, true)
+	uj, err := p.VJP(loco.OutputX0, zt, ts[0], u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "VJP of the decoded PMP", uj, "sd/vjp_x0", 1e-4, true)
+
+	plain := bound(t, m, loco.Conditioning{Prompt: sdPrompt, Guidance: 1})
+	_, x0, err = plain.Predict(zt, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "decoded PMP (no guidance)", x0, "sd/x0_text", 1e-4, false)
+	jv, err = plain.JVP(loco.OutputX0, zt, ts[0], v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "JVP of the decoded PMP (no guidance)", jv, "sd/jvp_x0_text", 1e-4, true)
+
+	edit := bound(t, m, loco.Conditioning{Prompt: sdPrompt, EditPrompt: sdEdit, Guidance: 7.5, EditGuidance: 4})
+	near(t, "edit-guided decoded PMP f^e", editPMP(t, edit, zt, ts), "sd/x0_edit", 1e-4, false)
+	dir, norm, err := edit.GuidedDirection(zt, ts[0], mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(norm > 0) {
+		t.Errorf("‖J_eᵀd‖ = %g", norm)
+	}
+	near(t, "text-supervised direction", dir, "sd/direction", 1e-4, false)
+}
+
+// editPMP is f^e at zt: the decoded posterior mean of the edit-guided prediction.
+func editPMP(t *testing.T, p *loco.Pipeline, zt, ts []float32) []float32 {
+	t.Helper()
+	eg := p.Model.(loco.EditGuided)
+	lm := p.Model.(loco.LatentModel)
+	ab := p.Model.Schedule().AlphaBar32(ts[0])
+	pred := p.Model.Prediction()
+	outs, err := p.RunFloat32("edit-pmp", func(ctx *context.Context, in []*Node) []*Node {
+		x := in[0]
+		_, e := eg.PredictGuided(ctx, x, in[1])
+		z0 := e
+		if pred == loco.PredictEpsilon {
+			z0 = DivScalar(Sub(x, MulScalar(e, math.Sqrt(float64(1-ab)))), math.Sqrt(float64(ab)))
+		}
+		return []*Node{lm.DecodeLatents(ctx, z0)}
+	}, [][]float32{zt, ts}, [][]int{{1, 4, 8, 8}, {1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs[0]
+}
+
+// TestLatentConsistency checks the tiny latent consistency pipeline against diffusers' LCMScheduler and the authors'
+// EditLatentConsistency: timesteps, guidance embedding, the decoded consistency output for the prompt and the edit
+// prompt, one sampler step, its Jacobian products and the text-supervised direction.
+func TestLatentConsistency(t *testing.T) {
+	m := load(t, "tiny-lcm")
+	ts, err := t2i.LCMTimesteps(1000, 50, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "LCM timesteps", ts, "lcm/timesteps", 0, false)
+	// sin and cos of arguments up to 6500 in float32: one rounding of the argument moves them by ~1e-4.
+	near(t, "guidance embedding of w = 6.5", t2i.GuidanceEmbedding(6.5, 8), "lcm/w_embedding", 1e-4, false)
+
+	zt, v, u, mask := gold(t, "in/lcm/zt"), gold(t, "in/lcm/v"), gold(t, "in/lcm/u"), gold(t, "in/mask")
+	tt := gold(t, "lcm/t")
+	p := bound(t, m, loco.Conditioning{Prompt: lcmPrompt})
+	_, x0, err := p.Predict(zt, tt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "decoded consistency output", x0, "lcm/x0", 1e-4, false)
+	_, denoised, err := p.PredictLatent(zt, tt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "LCM denoised latent", denoised, "lcm/denoised", 1e-4, false)
+	near(t, "LCM step", t2i.LCMStep(denoised, p.Model.Schedule().AlphaBar32(259), gold(t, "in/lcm/noise")), "lcm/prev_sample", 1e-4, false)
+	_, last, err := p.PredictLatent(zt, []float32{259})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "LCM last step", last, "lcm/last_sample", 1e-4, false)
+
+	jv, err := p.JVP(loco.OutputX0, zt, tt[0], v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "JVP of the decoded consistency output", jv, "lcm/jvp_x0", 1e-4, true)
+	uj, err := p.VJP(loco.OutputX0, zt, tt[0], u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "VJP of the decoded consistency output", uj, "lcm/vjp_x0", 1e-4, true)
+
+	_, x0e, err := bound(t, m, loco.Conditioning{Prompt: lcmEdit}).Predict(zt, tt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "decoded consistency output for the edit prompt", x0e, "lcm/x0_edit", 1e-4, false)
+
+	edit := bound(t, m, loco.Conditioning{Prompt: lcmPrompt, EditPrompt: lcmEdit})
+	dir, _, err := edit.GuidedDirection(zt, tt[0], mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "text-supervised direction", dir, "lcm/direction", 1e-4, false)
+
+	g, err := p.Grid(0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(g.Timesteps, ts) || g.EditIndex(t2i.LCMEditT) != 2 {
+		t.Errorf("LCM grid %v (edit index %d), want %v and index 2", g.Timesteps, g.EditIndex(t2i.LCMEditT), ts)
+	}
+	if _, err := p.Grid(0, true); err == nil {
+		t.Error("an LCM inversion grid was accepted")
+	}
+}
