@@ -143,7 +143,7 @@ func (p *Pipeline) Sample(x []float32, from, to int, opts SampleOptions) ([]floa
 	if err != nil {
 		return nil, err
 	}
-	if to, err = opts.Range(from, to); err != nil {
+	if to, err = stepRange(from, to, g.Len(), fmt.Sprintf("%d steps", g.Len())); err != nil {
 		return nil, err
 	}
 	boost := g.PerformanceBoostIndex()

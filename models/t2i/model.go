@@ -138,7 +138,7 @@ type Conditioned struct {
 	latent []int // [C, h, w]
 	// prompt, null and edit are the text embeddings [1, L, D] of the prompt, the empty (or negative) prompt (nil
 	// without classifier-free guidance, or for a latent consistency model) and the edit prompt (nil: none).
-	prompt, null, edit *loco.TextEmbedding
+	prompt, null, edit     *loco.TextEmbedding
 	guidance, editGuidance float64
 	mode                   loco.GuidanceMode
 	cond                   []float32 // the guidance embedding of a latent consistency model
