@@ -3,6 +3,7 @@ package t2i_test
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph-building code reads best unqualified
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/locoedit/locoedit/hf/hub/hubtest"
 	"github.com/locoedit/locoedit/hf/safetensors"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/models/t2i"
@@ -311,5 +313,67 @@ func TestLatentConsistency(t *testing.T) {
 	}
 	if _, err := p.Grid(0, true); err == nil {
 		t.Error("an LCM inversion grid was accepted")
+	}
+}
+
+// TestLoadPipelineFromHub serves the tiny Stable Diffusion pipeline folder, with files a pipeline does not need,
+// from a fake of the HuggingFace hub: loco.LoadModel resolves the id through the cache, fetches the components'
+// configs, weights and tokenizer files only, and gives the same decoded PMP as the local folder.
+func TestLoadPipelineFromHub(t *testing.T) {
+	const id, commit = "test-org/tiny-sd", "89abcdef0123456789abcdef0123456789abcdef"
+	files := map[string][]byte{"safety_checker/model.safetensors": []byte("not needed"), "README.md": []byte("# tiny")}
+	root := filepath.Join("testdata", "tiny-sd")
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		files[filepath.ToSlash(rel)], err = os.ReadFile(path)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hubtest.New(t, id, "", commit, files)
+	cache := t.TempDir()
+	t.Setenv("HF_HUB_CACHE", cache)
+	t.Setenv("HF_ENDPOINT", h.URL)
+	t.Setenv("HF_HUB_OFFLINE", "")
+	t.Setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+	m, err := loco.LoadModel(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := m.(loco.Conditioner)
+	if !ok {
+		t.Fatalf("%s loaded as %T, not a text-to-image pipeline", id, m)
+	}
+	d, err := c.Condition(loco.Conditioning{Prompt: sdPrompt, Guidance: 7.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := loco.NewPipeline(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, x0, err := p.Predict(gold(t, "in/sd/zt"), gold(t, "sd/t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "decoded PMP of the downloaded pipeline", x0, "sd/x0", 1e-4, false)
+	var fetched []string
+	_ = filepath.WalkDir(cache, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(path, "snapshots") {
+			fetched = append(fetched, filepath.Base(filepath.Dir(path))+"/"+d.Name())
+		}
+		return nil
+	})
+	for _, f := range fetched {
+		if strings.Contains(f, "safety_checker") || strings.HasSuffix(f, "README.md") {
+			t.Errorf("fetched %s, which the pipeline does not need", f)
+		}
+	}
+	if len(fetched) < 12 {
+		t.Errorf("fetched %d files: %v", len(fetched), fetched)
 	}
 }
