@@ -14,6 +14,7 @@ type textFlags struct {
 	prompt, editPrompt, negative string
 	guidance, editGuidance       float64
 	editMode                     string
+	height, width                int
 }
 
 func (f *textFlags) register(fs *flag.FlagSet) {
@@ -22,12 +23,15 @@ func (f *textFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.negative, "negative-prompt", "", "text-to-image pipelines: replaces the empty prompt of classifier-free guidance")
 	fs.Float64Var(&f.guidance, "guidance", 0, "text-to-image pipelines: classifier-free guidance scale s (0: the model's, 7.5; ≤ 1: none; a latent consistency model embeds w = s − 1)")
 	fs.Float64Var(&f.editGuidance, "edit-guidance", 0, "text-to-image pipelines: the edit prompt's scale m in the edit-guided prediction (0: the model's, 4)")
+	fs.IntVar(&f.height, "height", 0, "text-to-image pipelines: image height in pixels (0: the width, or the UNet's sample size times the autoencoder's factor)")
+	fs.IntVar(&f.width, "width", 0, "text-to-image pipelines: image width in pixels (0: the height)")
 	fs.StringVar(&f.editMode, "edit-mode", "", fmt.Sprintf("text-to-image pipelines: how the edit prompt enters the edit-guided prediction, one of %q (default the first)", loco.GuidanceModes))
 }
 
 // set reports whether any text flag was given.
 func (f *textFlags) set() bool {
-	return f.prompt != "" || f.editPrompt != "" || f.negative != "" || f.guidance != 0 || f.editGuidance != 0 || f.editMode != ""
+	return f.prompt != "" || f.editPrompt != "" || f.negative != "" || f.guidance != 0 || f.editGuidance != 0 || f.editMode != "" ||
+		f.height != 0 || f.width != 0
 }
 
 // bind returns m bound to the flags' prompts when m is text-conditioned; other models are returned as they are,
@@ -40,8 +44,15 @@ func (f *textFlags) bind(m loco.Denoiser) (loco.Denoiser, error) {
 		}
 		return m, nil
 	}
+	h, w := f.height, f.width
+	if h == 0 {
+		h = w
+	} else if w == 0 {
+		w = h
+	}
 	return tc.Condition(loco.Conditioning{Prompt: f.prompt, EditPrompt: f.editPrompt, NegativePrompt: f.negative,
-		Guidance: f.guidance, EditGuidance: f.editGuidance, EditMode: loco.GuidanceMode(f.editMode), Warnings: os.Stderr})
+		Guidance: f.guidance, EditGuidance: f.editGuidance, EditMode: loco.GuidanceMode(f.editMode),
+		Height: h, Width: w, Warnings: os.Stderr})
 }
 
 // textTensors are the inputs of eps and jvp on a text-to-image pipeline: per sample, the text encoder's hidden
