@@ -46,8 +46,31 @@ func TestPipelineJVPCommand(t *testing.T) {
 			}
 		}
 	}
+	in := inputsFrom(t, gold, map[string]string{"x": "in/sd/zt", "t": "sd/t", "text": "sd/emb/for", "text_null": "sd/emb/null"})
+	out := filepath.Join(t.TempDir(), "eps.safetensors")
+	if err := runEps([]string{"--model", dir, "--in", in, "--out", out, "--guidance", "7.5"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(readTensor(t, out, "eps"), readTensor(t, gold, "sd/eps_cfg")); !(d <= 1e-4) {
+		t.Errorf("loco eps on the pipeline: guided eps differs from the reference by %.3g", d)
+	}
+	if d := maxDiff(readTensor(t, out, "x0"), readTensor(t, gold, "sd/x0")); !(d <= 1e-4) {
+		t.Errorf("loco eps on the pipeline: x0 differs from the reference by %.3g", d)
+	}
+	// A latent consistency model: x0 is the decoded consistency output for the guidance embedding cond.
+	in = inputsFrom(t, gold, map[string]string{"x": "in/lcm/zt", "t": "lcm/t", "text": "lcm/emb/for", "cond": "lcm/w_embedding", "v": "in/lcm/v"})
+	out = filepath.Join(t.TempDir(), "lcm.safetensors")
+	if err := runJVP([]string{"--model", filepath.Join(t2iData, "tiny-lcm"), "--in", in, "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(readTensor(t, out, "x0"), readTensor(t, gold, "lcm/x0")); !(d <= 1e-4) {
+		t.Errorf("LCM: x0 differs from the reference by %.3g", d)
+	}
+	if r := relDiff(readTensor(t, out, "jvp_x0"), readTensor(t, gold, "lcm/jvp_x0")); !(r <= 1e-4) {
+		t.Errorf("LCM: jvp_x0 differs from the reference by %.3g (relative)", r)
+	}
 	// Guidance without the empty prompt's hidden states needs the text encoder.
-	in := inputsFrom(t, gold, map[string]string{"x": "in/sd/zt", "t": "sd/t", "text": "sd/emb/for", "v": "in/sd/v"})
+	in = inputsFrom(t, gold, map[string]string{"x": "in/sd/zt", "t": "sd/t", "text": "sd/emb/for", "v": "in/sd/v"})
 	err := runJVP([]string{"--model", dir, "--in", in, "--out", filepath.Join(t.TempDir(), "o.safetensors"), "--guidance", "7.5"})
 	if err == nil || !strings.Contains(err.Error(), "text embeddings") {
 		t.Errorf("guidance without text_null nor a text encoder: error %v", err)

@@ -377,3 +377,76 @@ func TestLoadPipelineFromHub(t *testing.T) {
 		t.Errorf("fetched %d files: %v", len(fetched), fetched)
 	}
 }
+
+// TestLoadErrors checks that incomplete pipeline folders and conditionings that cannot work are refused with errors
+// that say what is missing.
+func TestLoadErrors(t *testing.T) {
+	copyPipeline := func(skip ...string) string {
+		dir := t.TempDir()
+		root := filepath.Join("testdata", "tiny-sd")
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, path)
+			if slices.Contains(skip, rel) {
+				return filepath.SkipDir
+			}
+			if d.IsDir() {
+				return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	for _, c := range []struct {
+		skip []string
+		want string
+	}{
+		{[]string{"vae"}, "no vae/ folder"},
+		{[]string{"tokenizer"}, "one of text_encoder/ and tokenizer/"},
+	} {
+		if _, err := t2i.Load("x", copyPipeline(c.skip...)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("without %v: error %v, want one saying %q", c.skip, err, c.want)
+		}
+	}
+	m, err := t2i.Load("no-encoder", copyPipeline("text_encoder", "tokenizer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Condition(loco.Conditioning{Prompt: sdPrompt}); err == nil || !strings.Contains(err.Error(), "text embeddings") {
+		t.Errorf("a prompt without a text encoder: error %v", err)
+	}
+	emb := &loco.TextEmbedding{Tokens: 20, Dim: 16, Values: gold(t, "sd/emb/for")}
+	if _, err := m.Condition(loco.Conditioning{Text: emb, Guidance: 1}); err != nil {
+		t.Errorf("text embeddings without a text encoder: %v", err)
+	}
+	bad := &loco.TextEmbedding{Tokens: 20, Dim: 8, Values: make([]float32, 160)}
+	if _, err := m.Condition(loco.Conditioning{Text: bad, Guidance: 1}); err == nil || !strings.Contains(err.Error(), "cross_attention_dim") {
+		t.Errorf("an embedding of the wrong width: error %v", err)
+	}
+	sd := load(t, "tiny-sd")
+	for _, c := range []struct {
+		c    loco.Conditioning
+		want string
+	}{
+		{loco.Conditioning{Prompt: sdPrompt, Height: 30, Width: 32}, "multiples of 8"},
+		{loco.Conditioning{Prompt: sdPrompt, EditGuidance: 3}, "without an edit prompt"},
+		{loco.Conditioning{Prompt: sdPrompt, EditPrompt: sdEdit, EditMode: "edit"}, "edit guidance mode"},
+		{loco.Conditioning{Prompt: sdPrompt, GuidanceEmbedding: []float32{1}}, "no guidance embedding"},
+	} {
+		if _, err := sd.Condition(c.c); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want one saying %q", c.c, err, c.want)
+		}
+	}
+	if _, err := load(t, "tiny-lcm").Condition(loco.Conditioning{Prompt: lcmPrompt, NegativePrompt: "x"}); err == nil || !strings.Contains(err.Error(), "no negative prompt") {
+		t.Errorf("a negative prompt for an LCM: error %v", err)
+	}
+}
