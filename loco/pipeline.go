@@ -273,35 +273,29 @@ func (p *Pipeline) predict(name string, f func(ctx *context.Context, x, t, ab *N
 // Images returns the images of samples x (n·Dim values): decoded by the model's autoencoder for a latent model,
 // a copy of x otherwise.
 func (p *Pipeline) Images(x []float32) ([]float32, error) {
-	n, err := batchOf("x", x, p.shape)
-	if err != nil {
-		return nil, err
-	}
-	if p.latent == nil {
-		return slices.Clone(x), nil
-	}
-	outs, err := p.RunFloat32("decode-latents", func(ctx *context.Context, in []*Node) []*Node {
-		return []*Node{p.latent.DecodeLatents(ctx, in[0])}
-	}, [][]float32{x}, [][]int{batchDims(n, p.shape)})
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
+	return p.autoencode("decode-latents", "x", x, p.shape, func(lm LatentModel) func(*context.Context, *Node) *Node { return lm.DecodeLatents })
 }
 
 // Latents returns the samples of images x (n·OutputDim values in [−1,1]): encoded by the model's autoencoder for
 // a latent model, a copy of x otherwise.
 func (p *Pipeline) Latents(x []float32) ([]float32, error) {
-	n, err := batchOf("images", x, p.out)
+	return p.autoencode("encode-images", "images", x, p.out, func(lm LatentModel) func(*context.Context, *Node) *Node { return lm.EncodeImages })
+}
+
+// autoencode runs one half of a latent model's autoencoder (picked by half) on a batch x of the given sample
+// shape; for a pixel-space model it returns a copy of x.
+func (p *Pipeline) autoencode(name, what string, x []float32, shape []int, half func(LatentModel) func(*context.Context, *Node) *Node) ([]float32, error) {
+	n, err := batchOf(what, x, shape)
 	if err != nil {
 		return nil, err
 	}
 	if p.latent == nil {
 		return slices.Clone(x), nil
 	}
-	outs, err := p.RunFloat32("encode-images", func(ctx *context.Context, in []*Node) []*Node {
-		return []*Node{p.latent.EncodeImages(ctx, in[0])}
-	}, [][]float32{x}, [][]int{batchDims(n, p.out)})
+	f := half(p.latent)
+	outs, err := p.RunFloat32(name, func(ctx *context.Context, in []*Node) []*Node {
+		return []*Node{f(ctx, in[0])}
+	}, [][]float32{x}, [][]int{batchDims(n, shape)})
 	if err != nil {
 		return nil, err
 	}

@@ -134,6 +134,24 @@ func (p *Pipeline) RunEdit(x0, mask []float32, job EditJob) (*EditResult, error)
 	if err != nil {
 		return nil, err
 	}
+	return p.editPrepared(pt, mask, job)
+}
+
+// RunEditFromNoise runs a job from x_T ~ N(0, I) drawn with seed (Noise), as text-to-image edits start:
+// generation to the edit time, the direction for the mask (of the output's shape) and the decoded strengths.
+func (p *Pipeline) RunEditFromNoise(seed uint64, mask []float32, job EditJob) (*EditResult, error) {
+	if err := p.check(mask, job); err != nil {
+		return nil, err
+	}
+	pt, err := p.PrepareInverted(nil, p.Noise(seed), job)
+	if err != nil {
+		return nil, err
+	}
+	return p.editPrepared(pt, mask, job)
+}
+
+// editPrepared is EditPoint with the point's stages first in the result's.
+func (p *Pipeline) editPrepared(pt *Point, mask []float32, job EditJob) (*EditResult, error) {
 	res, err := p.EditPoint(pt, mask, job)
 	if err != nil {
 		return nil, err

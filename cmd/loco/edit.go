@@ -358,7 +358,7 @@ func runEdit(args []string) (err error) {
 	}
 	var res *loco.EditResult
 	if fromNoise {
-		res, err = editFromNoise(p, mask, job)
+		res, err = p.RunEditFromNoise(job.Direction.Iteration.Seed, mask, job)
 	} else {
 		res, err = p.RunEdit(x0, mask, job)
 	}
@@ -449,19 +449,4 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
-}
-
-// editFromNoise runs a job from x_T ~ N(0, I) drawn with the direction seed (Pipeline.Noise), as the authors'
-// text-to-image edits start: generation to the edit time, the direction, the strip.
-func editFromNoise(p *loco.Pipeline, mask []float32, job loco.EditJob) (*loco.EditResult, error) {
-	pt, err := p.PrepareInverted(nil, p.Noise(job.Direction.Iteration.Seed), job)
-	if err != nil {
-		return nil, err
-	}
-	res, err := p.EditPoint(pt, mask, job)
-	if err != nil {
-		return nil, err
-	}
-	res.Stages = append(append([]loco.Stage(nil), pt.Stages...), res.Stages...)
-	return res, nil
 }

@@ -43,21 +43,20 @@ func OpenText(model string, c loco.Conditioning) (*Session, error) {
 	return NewSession(d)
 }
 
-// EditFromNoise runs a job from x_T ~ N(0, I) drawn with seed (loco.Pipeline.Noise), as the authors'
+// EditFromNoise runs a job from x_T ~ N(0, I) drawn with seed (loco.Pipeline.RunEditFromNoise), as the authors'
 // text-to-image edits start: generation to the edit time, then the direction for the mask (on the image) and
 // the decoded strengths. A session bound to an edit prompt finds the text-supervised direction.
 func (s *Session) EditFromNoise(seed uint64, mask *imageio.Mask, job loco.EditJob) (*Outcome, error) {
 	if _, guided := s.Model.(loco.EditGuided); guided {
 		job.Direction.Guided = true
 	}
-	pt, err := s.Pipeline.PrepareInverted(nil, s.Pipeline.Noise(seed), job)
+	m, err := s.maskValues(mask)
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.EditPoint(pt, mask, job)
+	res, err := s.Pipeline.RunEditFromNoise(seed, m, job)
 	if err != nil {
 		return nil, err
 	}
-	o.Stages = append(append([]loco.Stage(nil), pt.Stages...), o.Stages...)
-	return o, nil
+	return &Outcome{EditResult: res, Mask: mask}, nil
 }
