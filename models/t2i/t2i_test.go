@@ -450,3 +450,43 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("a negative prompt for an LCM: error %v", err)
 	}
 }
+
+// TestDirectionsPerCall checks that Jacobian products split into calls of at most DirectionsPerCall vectors give
+// the results of one call, for the JVP, the VJP and the subspace iteration's JᵀJ product of the decoded PMP.
+func TestDirectionsPerCall(t *testing.T) {
+	m := load(t, "tiny-sd")
+	zt, ts, mask := gold(t, "in/sd/zt"), gold(t, "sd/t"), gold(t, "in/mask")
+	v, u := gold(t, "in/sd/v"), gold(t, "in/sd/u")
+	vs := slices.Concat(v, zt, v)
+	us := slices.Concat(u, mask, u)
+	results := map[int][][]float32{}
+	for _, per := range []int{0, 1, 2} {
+		p := bound(t, m, loco.Conditioning{Prompt: sdPrompt, Guidance: 7.5})
+		p.DirectionsPerCall = per
+		jv, err := p.JVP(loco.OutputX0, zt, ts[0], vs, mask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uj, err := p.VJP(loco.OutputX0, zt, ts[0], us, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jv2, jtj, err := p.JTJ(loco.OutputX0, zt, ts[0], vs, mask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		results[per] = [][]float32{jv, uj, jv2, jtj}
+	}
+	for _, per := range []int{1, 2} {
+		for i, name := range []string{"JVP", "VJP", "JTJ's JVP", "JᵀJv"} {
+			if d := maxAbsDiff(results[per][i], results[0][i]); !(d <= 1e-5*maxAbs(results[0][i])) || len(results[per][i]) != len(results[0][i]) {
+				t.Errorf("%s with %d directions per call differs from one call by %.3g", name, per, d)
+			}
+		}
+	}
+	// The unmasked VJP of the first vector is the reference's.
+	near(t, "VJP of the first of three vectors, one per call", results[1][1][:len(v)], "sd/vjp_x0", 1e-4, true)
+	if len(results[0][0]) != 3*3*32*32 || len(results[0][3]) != 3*4*8*8 {
+		t.Errorf("JVP gave %d values, JᵀJv %d", len(results[0][0]), len(results[0][3]))
+	}
+}
