@@ -112,24 +112,7 @@ def tokenize(tok, prompt, pad_id):
 def text_encoder(clip_dir, folder, vocab, act, seed):
     """A tiny random CLIP text tower (OpenAI's model.py) saved as a transformers CLIPTextModel; returns encode."""
     model_py = load_module("clip_model", os.path.join(clip_dir, "clip", "model.py"))
-    g = torch.Generator().manual_seed(seed)
-    m = torch.nn.Module()
-    m.token_embedding = torch.nn.Embedding(vocab, WIDTH)
-    m.positional_embedding = torch.nn.Parameter(torch.empty(CONTEXT, WIDTH))
-    mask = torch.empty(CONTEXT, CONTEXT).fill_(float("-inf")).triu_(1)
-    m.transformer = model_py.Transformer(WIDTH, LAYERS, HEADS, attn_mask=mask)
-    m.ln_final = model_py.LayerNorm(WIDTH)
-    if act == "gelu":
-        for block in m.transformer.resblocks:
-            block.mlp.gelu = torch.nn.GELU()
-    with torch.no_grad():
-        for name, p in m.named_parameters():
-            if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name == "ln_final.weight":
-                p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
-            elif p.dim() == 1:
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
-            else:
-                p.copy_(torch.randn(p.shape, generator=g) / (p.shape[-1] ** 0.5 if "embedding" not in name else 2))
+    m = gc.random_text_tower(model_py, vocab, WIDTH, LAYERS, HEADS, CONTEXT, act, torch.Generator().manual_seed(seed))
     os.makedirs(folder, exist_ok=True)
     sd = gc.hf_state_dict(m, LAYERS)
     tl.save_safetensors(os.path.join(folder, "model.safetensors"), sd)
