@@ -73,6 +73,21 @@ func Load(name, dir string) (*Model, error) {
 	return m, nil
 }
 
+// New assembles a model from loaded components (Load reads them from a pipeline folder): the UNet, the
+// autoencoder, the scheduler config (an LCMScheduler's settings in lcm, nil for Stable Diffusion), and the text
+// encoder with its tokenizer, both nil for a model that takes text embeddings only.
+func New(name string, unet *diffusers.UNet2DConditionModel, vae *diffusers.AutoencoderKL, scheduler *diffusers.SchedulerConfig, lcm *LCMScheduler,
+	encoder *clip.TextModel, tokenizer *clip.Tokenizer) (*Model, error) {
+	if unet == nil || vae == nil || scheduler == nil || (encoder == nil) != (tokenizer == nil) {
+		return nil, errors.New("a text-to-image model needs a UNet, an autoencoder and a scheduler config, and a text encoder with its tokenizer or neither")
+	}
+	m := &Model{ModelName: name, UNet: unet, VAE: vae, Scheduler: scheduler, LCM: lcm, TextEncoder: encoder, Tokenizer: tokenizer}
+	if err := m.init(); err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	return m, nil
+}
+
 func isDir(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.IsDir()
