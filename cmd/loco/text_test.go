@@ -159,3 +159,22 @@ func TestPipelineEditCommand(t *testing.T) {
 		t.Errorf("the text-supervised direction (norm² %.6f) has cosine %.4f with the unsupervised one", dot(s, s), c)
 	}
 }
+
+// TestPipelineSamplesCommand draws a row of samples of the tiny LCM pipeline for a prompt: ten decoded 32² images,
+// magnified three times.
+func TestPipelineSamplesCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "samples.png")
+	if err := runSamples([]string{"--model", filepath.Join(t2iData, "tiny-lcm"), "--prompt", "A photo of a man", "--rows", "1", "--out", out, "--quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := imageio.ReadPNG(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.C != 3 || img.H < 3*32 || img.W < 10*3*32 {
+		t.Errorf("samples grid %d×%d×%d, want ten 96² colour images in a row", img.C, img.H, img.W)
+	}
+	if err := runSamples([]string{"--prompt", "a cat", "--out", filepath.Join(t.TempDir(), "s.png")}); err == nil || !strings.Contains(err.Error(), "not a text-to-image pipeline") {
+		t.Errorf("a prompt for the embedded model: error %v", err)
+	}
+}

@@ -144,7 +144,8 @@ func (s *Session) Picture(x []float32) (*imageio.Image, error) {
 	return imageio.FromCHW(x, s.C, s.H, s.W)
 }
 
-// Generate draws a new image with deterministic DDIM from the x_T of seed (loco.Pipeline.Noise). For a
+// Generate draws a new image with the model's sampler (deterministic DDIM, or a latent consistency model's own)
+// from the x_T of seed (loco.Pipeline.Noise), decoded for a latent model. For a
 // class-conditional model (loco.ClassConditional, e.g. fashion-molrg-32) class ≥ 0 draws an image of that class;
 // otherwise the model's own distribution is sampled and class is ignored.
 func (s *Session) Generate(class int, seed uint64) ([]float32, error) {
@@ -152,7 +153,11 @@ func (s *Session) Generate(class int, seed uint64) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.Sample(s.Pipeline.Noise(seed), 0, -1, loco.SampleOptions{})
+	x, err := p.Sample(s.Pipeline.Noise(seed), 0, -1, loco.SampleOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return p.Images(x) // decoded for a latent model
 }
 
 // classPipeline is the pipeline of the model restricted to class (the session's own for class < 0 or a model
