@@ -140,7 +140,10 @@ func (p *Pipeline) RunEdit(x0, mask []float32, job EditJob) (*EditResult, error)
 // RunEditFromNoise runs a job from x_T ~ N(0, I) drawn with seed (Noise), as text-to-image edits start:
 // generation to the edit time, the direction for the mask (of the output's shape) and the decoded strengths.
 func (p *Pipeline) RunEditFromNoise(seed uint64, mask []float32, job EditJob) (*EditResult, error) {
-	if err := p.check(mask, job); err != nil {
+	if mask == nil {
+		return nil, errors.New("a mask is needed to compute a direction")
+	}
+	if err := p.CheckJob(job, mask); err != nil {
 		return nil, err
 	}
 	pt, err := p.PrepareInverted(nil, p.Noise(seed), job)
