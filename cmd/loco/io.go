@@ -231,23 +231,23 @@ func (in *inputs) values(name string) (*safetensors.Tensor, []float32, error) {
 // images reads tensor name as a batch of samples of the pipeline's shape: [B,C,H,W] or [C,H,W], B ≥ 1, finite
 // (loco.Pipeline.CheckSamples).
 func (in *inputs) images(name string, p *loco.Pipeline) (data []float32, batch int, err error) {
-	t, data, err := in.values(name)
-	if err != nil {
-		return nil, 0, err
-	}
-	batch, err = p.CheckSamples(fmt.Sprintf("%s: tensor %q", in.path, name), t.Shape, data)
-	return data, batch, err
+	return in.batch(name, p.CheckSamples)
 }
 
 // outputImages reads tensor name as a batch of images of the pipeline's output shape (a latent model's decoded
 // images; loco.Pipeline.CheckImages).
 func (in *inputs) outputImages(name string, p *loco.Pipeline) (data []float32, batch int, err error) {
+	return in.batch(name, p.CheckImages)
+}
+
+// batch reads tensor name and checks it as a batch with check.
+func (in *inputs) batch(name string, check func(name string, shape []int, data []float32) (int, error)) ([]float32, int, error) {
 	t, data, err := in.values(name)
 	if err != nil {
 		return nil, 0, err
 	}
-	batch, err = p.CheckImages(fmt.Sprintf("%s: tensor %q", in.path, name), t.Shape, data)
-	return data, batch, err
+	b, err := check(fmt.Sprintf("%s: tensor %q", in.path, name), t.Shape, data)
+	return data, b, err
 }
 
 // rows reads tensor name as k rows of d finite values ([k,d] or [k,C,H,W]).

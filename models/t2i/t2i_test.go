@@ -14,6 +14,7 @@ import (
 
 	"github.com/locoedit/locoedit/hf/hub/hubtest"
 	"github.com/locoedit/locoedit/hf/safetensors"
+	"github.com/locoedit/locoedit/internal/num"
 	"github.com/locoedit/locoedit/loco"
 	"github.com/locoedit/locoedit/models/t2i"
 )
@@ -74,22 +75,6 @@ func bound(t testing.TB, m *t2i.Model, c loco.Conditioning) *loco.Pipeline {
 	return p
 }
 
-func maxAbsDiff(a, b []float32) float64 {
-	var d float64
-	for i := range a {
-		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return d
-}
-
-func maxAbs(a []float32) float64 {
-	var m float64
-	for _, v := range a {
-		m = max(m, math.Abs(float64(v)))
-	}
-	return m
-}
-
 // near checks got against the golden tensor name: max-abs error ≤ tol, or relative to the golden's max |value|
 // when rel is set.
 func near(t *testing.T, what string, got []float32, name string, tol float64, rel bool) {
@@ -99,15 +84,15 @@ func near(t *testing.T, what string, got []float32, name string, tol float64, re
 		t.Errorf("%s: %d values, the golden %s has %d", what, len(got), name, len(want))
 		return
 	}
-	d := maxAbsDiff(got, want)
+	d := num.MaxAbsDiff(got, want)
 	kind := "max-abs"
 	if rel {
-		d, kind = d/maxAbs(want), "relative"
+		d, kind = d/num.MaxAbs(want), "relative"
 	}
 	if !(d <= tol) {
 		t.Errorf("%s differs from the reference %s by %.3g (%s), tolerance %.1g", what, name, d, kind, tol)
 	}
-	t.Logf("%s: %s error %.3g (max |value| %.3g)", what, kind, d, maxAbs(want))
+	t.Logf("%s: %s error %.3g (max |value| %.3g)", what, kind, d, num.MaxAbs(want))
 }
 
 func TestTokenizerAndTextEncoder(t *testing.T) {
@@ -479,7 +464,7 @@ func TestDirectionsPerCall(t *testing.T) {
 	}
 	for _, per := range []int{1, 2} {
 		for i, name := range []string{"JVP", "VJP", "JTJ's JVP", "JᵀJv"} {
-			if d := maxAbsDiff(results[per][i], results[0][i]); !(d <= 1e-5*maxAbs(results[0][i])) || len(results[per][i]) != len(results[0][i]) {
+			if d := num.MaxAbsDiff(results[per][i], results[0][i]); !(d <= 1e-5*num.MaxAbs(results[0][i])) || len(results[per][i]) != len(results[0][i]) {
 				t.Errorf("%s with %d directions per call differs from one call by %.3g", name, per, d)
 			}
 		}
