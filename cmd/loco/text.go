@@ -77,7 +77,7 @@ func readTextTensors(in *inputs, batch int) (*textTensors, error) {
 	case len(t.Shape) == 2:
 		tt.batch, tt.tokens, tt.dim = 1, t.Shape[0], t.Shape[1]
 	default:
-		return nil, fmt.Errorf("%s: text has shape %v: give [B,L,D] (B = %d or 1) or [L,D]", in.path, t.Shape, batch)
+		return nil, fmt.Errorf("%s: text has shape %v: give [B,L,D] (B = %d, or 1 for every sample) or [L,D]", in.path, t.Shape, batch)
 	}
 	tt.text = text
 	if in.has("text_null") {
@@ -165,6 +165,11 @@ func textPipelines(m loco.Denoiser, in *inputs, c *commonFlags, guidance float64
 			return nil, nil, nil, err
 		}
 		p.DirectionsPerCall = c.directionsPerCall
+		if i == 0 {
+			if _, err := p.CheckSamples(fmt.Sprintf("%s: tensor \"x\"", in.path), xt.Shape, x); err != nil {
+				return nil, nil, nil, err
+			}
+		}
 		ps = append(ps, p)
 	}
 	return ps, x, slices.Clone(xt.Shape[1:]), nil

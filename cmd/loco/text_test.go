@@ -69,6 +69,19 @@ func TestPipelineJVPCommand(t *testing.T) {
 	if r := relDiff(readTensor(t, out, "jvp_x0"), readTensor(t, gold, "lcm/jvp_x0")); !(r <= 1e-4) {
 		t.Errorf("LCM: jvp_x0 differs from the reference by %.3g (relative)", r)
 	}
+	// An image where latents belong, and text embeddings of another batch, are refused with what is expected.
+	for _, c := range []struct {
+		names map[string]string
+		want  string
+	}{
+		{map[string]string{"x": "in/sd/u", "t": "sd/t", "text": "sd/emb/for", "v": "in/sd/v"}, "wants latents [B,4,h,w]"},
+		{map[string]string{"x": "in/sd/zt", "t": "sd/t", "text": "in/mask", "v": "in/sd/v"}, "give [B,L,D] (B = 1, or 1 for every sample)"},
+	} {
+		err := runJVP([]string{"--model", dir, "--in", inputsFrom(t, gold, c.names), "--out", filepath.Join(t.TempDir(), "o.safetensors")})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("inputs %v: error %v, want one saying %q", c.names, err, c.want)
+		}
+	}
 	// Guidance without the empty prompt's hidden states needs the text encoder.
 	in = inputsFrom(t, gold, map[string]string{"x": "in/sd/zt", "t": "sd/t", "text": "sd/emb/for", "v": "in/sd/v"})
 	err := runJVP([]string{"--model", dir, "--in", in, "--out", filepath.Join(t.TempDir(), "o.safetensors"), "--guidance", "7.5"})
