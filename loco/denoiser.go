@@ -7,6 +7,8 @@
 package loco
 
 import (
+	"io"
+
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
@@ -92,4 +94,91 @@ type EditTimeSuggester interface {
 // sampler) instead of DDIM on the LOCO-Edit grid.
 type SamplerProvider interface {
 	Sampler() Sampler
+}
+
+// GridProvider is implemented by denoisers whose sampler runs on a time grid of its own (e.g. a latent
+// consistency model's few-step schedule) instead of the LOCO-Edit grid (NewGrid).
+type GridProvider interface {
+	// Grid returns the model's grid for steps points (0: the model's default); inversion grids may be refused.
+	Grid(steps int, inversion bool) (Grid, error)
+}
+
+// LatentModel is implemented by latent diffusion models (Stable Diffusion, latent consistency models): the
+// denoised and edited variable is an autoencoder's latent z_t, and the posterior-mean predictor's output is the
+// decoded image of the posterior-mean latent, x̂0 = D(ẑ0). Masks and the outputs of Jacobian products live on
+// that image (Pipeline.OutputShape); the Pipeline builds the decoder into the same graph as the denoiser, so
+// Jacobian products cover both.
+type LatentModel interface {
+	// ImageShape is the shape [C,H,W] of a decoded image.
+	ImageShape() []int
+	// DecodeLatents builds the images [B,C,H,W] (in [−1,1]) of latents z [B,…] of the denoised variable (for a
+	// diffusers pipeline: vae.decode(z / scaling_factor)).
+	DecodeLatents(ctx *context.Context, z *graph.Node) *graph.Node
+	// EncodeImages builds the latents of images x [B,C,H,W] in [−1,1] (for a diffusers pipeline: the mean of
+	// the encoder's distribution times scaling_factor).
+	EncodeImages(ctx *context.Context, x *graph.Node) *graph.Node
+}
+
+// GuidanceMode names how the noise predictions of a text-conditioned model for the prompt ("for"), the edit
+// prompt ("edit") and the empty or negative prompt ("null") combine under classifier-free guidance with scales s
+// (Guidance) and m (EditGuidance), with the authors' names (docs/method.md §13).
+type GuidanceMode string
+
+const (
+	// GuideFor is ε∅ + s(ε_for − ε∅): classifier-free guidance towards the prompt (the model's prediction).
+	GuideFor GuidanceMode = "null+(for-null)"
+	// GuideForEdit is ε∅ + s(ε_for − ε∅) + m(ε_edit − ε∅): the authors' edit-guided prediction f^e.
+	GuideForEdit GuidanceMode = "null+(for-null)+(edit-null)"
+	// GuideEdit is ε∅ + s(ε_edit − ε∅): guidance towards the edit prompt alone.
+	GuideEdit GuidanceMode = "null+(edit-null)"
+	// GuideForMinusEdit is s(ε_for − ε_edit).
+	GuideForMinusEdit GuidanceMode = "(for-edit)"
+)
+
+// GuidanceModes lists the modes an edit prompt can enter f^e with.
+var GuidanceModes = []GuidanceMode{GuideForEdit, GuideEdit, GuideForMinusEdit, GuideFor}
+
+// TextEmbedding is a text encoder's output for one prompt: Tokens × Dim hidden states, row-major.
+type TextEmbedding struct {
+	Tokens, Dim int
+	Values      []float32
+}
+
+// Conditioning is what a text-conditioned model is bound to (Conditioner): a prompt, optionally an edit prompt
+// (text-supervised T-LOCO) and a negative prompt, or their text-encoder embeddings, and the guidance.
+type Conditioning struct {
+	// Prompt is the text the image follows ("for"); NegativePrompt replaces the empty prompt of classifier-free
+	// guidance (the authors keep it empty); EditPrompt, if set, is the edit's target text.
+	Prompt, NegativePrompt, EditPrompt string
+	// Text, NegativeText and EditText, when set, are the text encoder's hidden states used instead of the
+	// prompts (then the model needs no text encoder).
+	Text, NegativeText, EditText *TextEmbedding
+	// Guidance is the classifier-free guidance scale s: 0 is the model's default, s ≤ 1 no guidance (the prompt's
+	// prediction alone). A latent consistency model embeds w = s − 1 instead of guiding.
+	Guidance float64
+	// EditGuidance is m, the scale of the edit prompt in f^e (0: the model's default).
+	EditGuidance float64
+	// EditMode is how the edit prompt enters f^e ("": the model's default, GuideForEdit for Stable Diffusion).
+	EditMode GuidanceMode
+	// GuidanceEmbedding, if set, is fed to the network as its guidance embedding instead of the one of Guidance
+	// (diffusers' timestep_cond of latent consistency models).
+	GuidanceEmbedding []float32
+	// Height and Width are the size of the images in pixels (0: the model's default); the latents are smaller by
+	// the autoencoder's factor.
+	Height, Width int
+	// Warnings, if set, receives notices such as a prompt cut to the text encoder's length.
+	Warnings io.Writer
+}
+
+// Conditioner is implemented by text-conditioned models: Condition binds a conditioning into a Denoiser whose
+// Predict is the guided prediction for the prompt. With an edit prompt the result also implements EditGuided.
+type Conditioner interface {
+	Condition(c Conditioning) (Denoiser, error)
+}
+
+// EditGuided is implemented by denoisers bound to an edit prompt (text-supervised T-LOCO, docs/method.md §13).
+type EditGuided interface {
+	// PredictGuided builds, for x and t as Predict takes them, the model's prediction (what Predict builds) and
+	// the edit-guided prediction whose posterior mean is f^e, both per Prediction, in one pass.
+	PredictGuided(ctx *context.Context, x, t *graph.Node) (pred, edit *graph.Node)
 }

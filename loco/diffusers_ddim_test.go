@@ -54,34 +54,15 @@ func AuthorsDDIMConfig() DiffusersDDIMConfig {
 	return c
 }
 
-// DiffusersAlphasCumprod is ᾱ as diffusers' DDIMScheduler holds it: float32 betas (torch.linspace in float32; for
-// scaled_linear the float32 square of a float32 linspace of square roots; for squaredcos_cap_v2 the float64 betas
-// rounded), float32 alphas 1 − β, and torch's CPU cumprod (double accumulator, float32 outputs).
+// DiffusersAlphasCumprod is ᾱ as diffusers' DDIMScheduler holds it (NewDiffusersSchedule), in float32.
 func DiffusersAlphasCumprod(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) ([]float32, error) {
-	if numTrainSteps < 1 {
-		return nil, fmt.Errorf("beta schedule %q: numTrainSteps is %d, it must be at least 1", kind, numTrainSteps)
+	s, err := NewDiffusersSchedule(kind, betaStart, betaEnd, numTrainSteps)
+	if err != nil {
+		return nil, err
 	}
-	var betas []float32
-	switch kind {
-	case BetaLinear:
-		betas = torchLinspace(float32(betaStart), float32(betaEnd), numTrainSteps, avx2Lanes32)
-	case BetaScaledLinear:
-		betas = torchLinspace(float32(math.Sqrt(betaStart)), float32(math.Sqrt(betaEnd)), numTrainSteps, avx2Lanes32)
-		for i, b := range betas {
-			betas[i] = b * b
-		}
-	case BetaSquaredCosCapV2:
-		for _, b := range cosineBetas(numTrainSteps) {
-			betas = append(betas, float32(b))
-		}
-	default:
-		return nil, fmt.Errorf("unknown beta schedule %q: supported schedules are %q", kind, SupportedBetaSchedules)
-	}
-	ab := make([]float32, len(betas))
-	prod := 1.0
-	for i, b := range betas {
-		prod *= float64(1 - b)
-		ab[i] = float32(prod)
+	ab := make([]float32, len(s.AlphasCumprod))
+	for i, a := range s.AlphasCumprod {
+		ab[i] = float32(a)
 	}
 	return ab, nil
 }

@@ -33,7 +33,8 @@ type EditJob struct {
 	// EditT is the edit time as a fraction of the 1000 training steps (the grid index is argmin |t − 1000·EditT|);
 	// 0 means the model's suggestion or DefaultEditT.
 	EditT float64
-	// Steps is the DDIM grid size N used for inversion, sampling and decoding (0: DefaultSteps).
+	// Steps is the grid size N used for inversion, sampling and decoding (0: the model's default, DefaultSteps
+	// on the LOCO-Edit grid).
 	Steps int
 	// AllPairs runs every DDIM inversion pair, ending at t_max where generation starts; false reproduces the
 	// authors' loop, which stops one pair early (some images then regenerate as another one).
@@ -60,12 +61,13 @@ type EditJob struct {
 }
 
 // DefaultEditJob is the project's one set of edit defaults: the model's edit time (DefaultEditT for the paper's
-// UNets, 0.5 for fashion-molrg-32), the 100-step grid with every inversion pair, r = 1 and r′ = 5 (the paper's),
+// UNets, 0.5 for fashion-molrg-32, 0.7 for Stable Diffusion), the model's grid (the 100-step LOCO-Edit grid; a
+// latent consistency model's 4 steps) with every inversion pair, r = 1 and r′ = 5 (the paper's),
 // the default subspace iteration (Krylov), the authors' strip λ ∈ {−8, −4, 0, 4, 8} built by their float32
 // accumulation, and deterministic decoding.
 func DefaultEditJob() EditJob {
 	lambdas, _ := DefaultStrip.Lambdas()
-	return EditJob{Steps: DefaultSteps, AllPairs: true, Direction: DirectionOptions{Rank: 1, NullRank: 5},
+	return EditJob{AllPairs: true, Direction: DirectionOptions{Rank: 1, NullRank: 5},
 		Lambdas: lambdas, LambdaStep: DefaultStrip.Scale}
 }
 

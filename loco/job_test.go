@@ -16,7 +16,7 @@ func TestDefaultEditJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(job.Lambdas, []float64{-8, -4, 0, 4, 8}) || job.LambdaStep != 0.5 || !job.AllPairs || job.Boost ||
-		job.Steps != 100 || job.Direction.Rank != 1 || job.Direction.NullRank != 5 || job.EditT != 0 {
+		job.Steps != 0 || job.Direction.Rank != 1 || job.Direction.NullRank != 5 || job.EditT != 0 {
 		t.Errorf("DefaultEditJob = %+v", job)
 	}
 	for _, c := range []struct {
@@ -31,6 +31,7 @@ func TestDefaultEditJob(t *testing.T) {
 		{func(j *loco.EditJob) { j.Direction.NullRank = -1 }, "null-space rank -1"},
 		{func(j *loco.EditJob) { j.Lambdas = []float64{math.Inf(1)} }, "strength +Inf"},
 		{func(j *loco.EditJob) { j.LambdaStep = -1 }, "strength step -1"},
+		{func(j *loco.EditJob) { j.Direction.Guided, j.Direction.Rank, j.PC = true, 2, 0 }, "text-supervised direction has rank 1"},
 	} {
 		j := loco.DefaultEditJob()
 		c.change(&j)

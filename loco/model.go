@@ -80,6 +80,16 @@ func RegisterArchitecture(className string, load func(dir string) (Denoiser, err
 	architectures[className] = load
 }
 
+// pipelines maps the `_class_name` of a pipeline's unet/config.json to loaders of the whole pipeline folder.
+var pipelines = map[string]func(name, dir string) (Denoiser, error){}
+
+// RegisterPipeline makes LoadModel read diffusers pipeline folders (model_index.json) whose unet/config.json has
+// the given `_class_name` with load, which receives the model's name and the pipeline folder (e.g. text-to-image
+// pipelines with unet/, vae/, text_encoder/, tokenizer/ and scheduler/).
+func RegisterPipeline(unetClassName string, load func(name, dir string) (Denoiser, error)) {
+	pipelines[unetClassName] = load
+}
+
 // KnownModelNames lists the built-in model names, sorted.
 func KnownModelNames() []string {
 	names := make([]string, 0, len(registered))
@@ -99,9 +109,10 @@ func LoadModel(nameOrPath string) (Denoiser, error) {
 }
 
 // modelFiles are the files of a hub model that a Denoiser needs: the UNet's config and weights and the
-// scheduler's config, at the root or in a pipeline's unet/ and scheduler/ (never other weight formats, nor
-// README images).
-var modelFiles = hub.Diffusers("unet", "scheduler")
+// scheduler's config, at the root or in a pipeline's unet/ and scheduler/, and for text-to-image pipelines the
+// autoencoder, the text encoder and the tokenizer (never other weight formats, nor README images, nor the
+// safety checker).
+var modelFiles = hub.Diffusers("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 
 // LoadModelWith is LoadModel with explicit hub options (revision, offline mode, verification of the cached
 // files, progress output). A revision applies to HuggingFace model ids only.
@@ -133,13 +144,18 @@ func LoadModelWith(nameOrPath string, opts hub.Options) (Denoiser, error) {
 // loadDiffusersDir loads a UNet2DModel folder, or a pipeline folder with unet/ and scheduler/.
 func loadDiffusersDir(name, dir string) (Denoiser, error) {
 	unetDir, schedPath := dir, filepath.Join(dir, "scheduler_config.json")
-	if _, err := os.Stat(filepath.Join(dir, "model_index.json")); err == nil {
+	_, err := os.Stat(filepath.Join(dir, "model_index.json"))
+	pipeline := err == nil
+	if pipeline {
 		unetDir = filepath.Join(dir, "unet")
 		schedPath = filepath.Join(dir, "scheduler", "scheduler_config.json")
 	}
 	cls, err := className(filepath.Join(unetDir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("loading model %s: %w", name, err)
+	}
+	if load, ok := pipelines[cls]; ok && pipeline {
+		return load(name, dir)
 	}
 	if load, ok := architectures[cls]; ok {
 		return load(unetDir)

@@ -49,16 +49,27 @@ func ParseOutput(s string) (Output, error) {
 // have it. The PMP output x̂0 has OutputShape (OutputDim values): masks and the outputs of Jacobian products live
 // there. For a pixel-space model both are the image shape.
 //
+// For a latent model (LatentModel) x_t is the latent and x̂0 the decoded image of the posterior-mean latent: the
+// decoder is part of every graph that builds x̂0, so Jacobian products are taken through the UNet and the
+// decoder together.
+//
 // Tensors are flat float32 slices in NCHW order; a batch of n samples is n·Dim values. Graphs are compiled once
 // per input shape and reused. A Pipeline is safe for use by one goroutine at a time.
 type Pipeline struct {
-	Model   Denoiser
+	Model Denoiser
+	// DirectionsPerCall caps the number of vectors one Jacobian-product graph evaluates at once (JVP, VJP, JTJ and
+	// the subspace iterations built on them): more are split into several calls with the same results. Each
+	// vector costs one batch row of the network and of its two reverse passes, so this bounds the memory of large
+	// models. 0 evaluates every vector in one call.
+	DirectionsPerCall int
+
 	ctx     *context.Context // the model's weights
 	graphs  mlx.Graphs
 	shape   []int // C,H,W of x_t
 	dim     int
 	out     []int // shape of x̂0
 	outDim  int
+	latent  LatentModel // nil for pixel-space models
 	sampler Sampler
 }
 
@@ -76,6 +87,13 @@ func NewPipeline(m Denoiser) (*Pipeline, error) {
 		p.ctx = context.New()
 	}
 	p.out, p.outDim = p.shape, p.dim
+	if lm, ok := m.(LatentModel); ok {
+		out := lm.ImageShape()
+		if len(out) != 3 || out[0] < 1 || out[1] < 1 || out[2] < 1 {
+			return nil, fmt.Errorf("model %s: image shape %v is not [C,H,W]", m.Name(), out)
+		}
+		p.latent, p.out, p.outDim = lm, slices.Clone(out), out[0]*out[1]*out[2]
+	}
 	if sp, ok := m.(SamplerProvider); ok {
 		p.sampler = sp.Sampler()
 	}
@@ -88,8 +106,12 @@ func (p *Pipeline) Dim() int { return p.dim }
 // SampleShape is the shape [C,H,W] of the edited variable x_t.
 func (p *Pipeline) SampleShape() []int { return p.shape }
 
-// OutputShape is the shape of the PMP output x̂0 (and of masks).
+// OutputShape is the shape of the PMP output x̂0 (and of masks and images): the decoded image's for a latent
+// model, SampleShape otherwise.
 func (p *Pipeline) OutputShape() []int { return p.out }
+
+// Latent reports whether the model works on latents of an autoencoder (LatentModel).
+func (p *Pipeline) Latent() bool { return p.latent != nil }
 
 // OutputDim is the number of values of one x̂0.
 func (p *Pipeline) OutputDim() int { return p.outDim }
@@ -161,9 +183,14 @@ func expandT(t []float32, n int) ([]float32, error) {
 	return out, nil
 }
 
-// outputs builds ε and x̂0 from the model's prediction for x [B,C,H,W], t [B], ab = ᾱ [B].
-func (p *Pipeline) outputs(ctx *context.Context, x, t, ab *Node) (eps, x0 *Node) {
-	pred := p.Model.Predict(ctx, x, t)
+// latentOutputs builds ε and the posterior mean of the denoised variable from the model's prediction for
+// x [B,C,H,W], t [B], ab = ᾱ [B].
+func (p *Pipeline) latentOutputs(ctx *context.Context, x, t, ab *Node) (eps, x0 *Node) {
+	return p.fromPrediction(p.Model.Predict(ctx, x, t), x, ab)
+}
+
+// fromPrediction turns a prediction (ε or x̂0, per the model's Prediction) at x into ε and x̂0.
+func (p *Pipeline) fromPrediction(pred, x, ab *Node) (eps, x0 *Node) {
 	b := x.Shape().Dimensions[0]
 	ab = Reshape(ab, b, 1, 1, 1)
 	sa, s1a := Sqrt(ab), Sqrt(OneMinus(ab))
@@ -171,6 +198,20 @@ func (p *Pipeline) outputs(ctx *context.Context, x, t, ab *Node) (eps, x0 *Node)
 		return Div(Sub(x, Mul(sa, pred)), s1a), pred
 	}
 	return pred, Div(Sub(x, Mul(s1a, pred)), sa)
+}
+
+// toImage decodes latents (identity for pixel-space models).
+func (p *Pipeline) toImage(ctx *context.Context, z *Node) *Node {
+	if p.latent == nil {
+		return z
+	}
+	return p.latent.DecodeLatents(ctx, z)
+}
+
+// outputs builds ε (of x's shape) and the PMP output x̂0 (decoded for latent models) for x, t, ab.
+func (p *Pipeline) outputs(ctx *context.Context, x, t, ab *Node) (eps, x0 *Node) {
+	eps, z0 := p.latentOutputs(ctx, x, t, ab)
+	return eps, p.toImage(ctx, z0)
 }
 
 func checkFinite(x []float32) error {
@@ -195,8 +236,19 @@ func (p *Pipeline) Noise(seeds ...uint64) []float32 {
 	return out
 }
 
-// Predict returns ε (n·Dim values) and x̂0 (n·OutputDim) for a batch x at times t (one t, or one per sample).
+// Predict returns ε (n·Dim values) and x̂0 (n·OutputDim: the decoded image for a latent model) for a batch x at
+// times t (one t, or one per sample).
 func (p *Pipeline) Predict(x, t []float32) (eps, x0 []float32, err error) {
+	return p.predict("predict", p.outputs, x, t)
+}
+
+// PredictLatent returns ε and the posterior mean of the denoised variable (n·Dim values each) for a batch x at
+// times t: what samplers step with. For pixel-space models it is Predict.
+func (p *Pipeline) PredictLatent(x, t []float32) (eps, x0 []float32, err error) {
+	return p.predict("predict-latent", p.latentOutputs, x, t)
+}
+
+func (p *Pipeline) predict(name string, f func(ctx *context.Context, x, t, ab *Node) (eps, x0 *Node), x, t []float32) (eps, x0 []float32, err error) {
 	n, err := batchOf("x", x, p.shape)
 	if err != nil {
 		return nil, nil, err
@@ -208,14 +260,46 @@ func (p *Pipeline) Predict(x, t []float32) (eps, x0 []float32, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	outs, err := p.RunFloat32("predict", func(ctx *context.Context, in []*Node) []*Node {
-		eps, x0 := p.outputs(ctx, in[0], in[1], in[2])
+	outs, err := p.RunFloat32(name, func(ctx *context.Context, in []*Node) []*Node {
+		eps, x0 := f(ctx, in[0], in[1], in[2])
 		return []*Node{eps, x0}
 	}, [][]float32{x, t, ab}, [][]int{batchDims(n, p.shape), {n}, {n}})
 	if err != nil {
 		return nil, nil, err
 	}
 	return outs[0], outs[1], nil
+}
+
+// Images returns the images of samples x (n·Dim values): decoded by the model's autoencoder for a latent model,
+// a copy of x otherwise.
+func (p *Pipeline) Images(x []float32) ([]float32, error) {
+	return p.autoencode("decode-latents", "x", x, p.shape, func(lm LatentModel) func(*context.Context, *Node) *Node { return lm.DecodeLatents })
+}
+
+// Latents returns the samples of images x (n·OutputDim values in [−1,1]): encoded by the model's autoencoder for
+// a latent model, a copy of x otherwise.
+func (p *Pipeline) Latents(x []float32) ([]float32, error) {
+	return p.autoencode("encode-images", "images", x, p.out, func(lm LatentModel) func(*context.Context, *Node) *Node { return lm.EncodeImages })
+}
+
+// autoencode runs one half of a latent model's autoencoder (picked by half) on a batch x of the given sample
+// shape; for a pixel-space model it returns a copy of x.
+func (p *Pipeline) autoencode(name, what string, x []float32, shape []int, half func(LatentModel) func(*context.Context, *Node) *Node) ([]float32, error) {
+	n, err := batchOf(what, x, shape)
+	if err != nil {
+		return nil, err
+	}
+	if p.latent == nil {
+		return slices.Clone(x), nil
+	}
+	f := half(p.latent)
+	outs, err := p.RunFloat32(name, func(ctx *context.Context, in []*Node) []*Node {
+		return []*Node{f(ctx, in[0])}
+	}, [][]float32{x}, [][]int{batchDims(n, shape)})
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
 }
 
 // Jacobian-product graphs take one point x [1,C,H,W], its t and ᾱ, k vectors and k masks (the function is
@@ -271,6 +355,38 @@ func (p *Pipeline) jacobianInputs(output Output, x []float32, t float32, vs []fl
 	return k, abs[0], m, nil
 }
 
+// jacobianProduct runs the Jacobian-product graph name (built by build from xs, the point repeated per row, and
+// the graph inputs t, ab, vectors, masks) on k vectors of vecShape with their masks of the output's shape, in
+// chunks of at most DirectionsPerCall rows, and concatenates the outputs of the chunks.
+func (p *Pipeline) jacobianProduct(name string, output Output, x []float32, t, ab float32, vs []float32, vecShape []int, m []float32, k int,
+	build func(ctx *context.Context, xs, ts, abs, vecs, masks *Node) []*Node) ([][]float32, error) {
+	outShape := p.outputShape(output)
+	vd, md := vecShape[0]*vecShape[1]*vecShape[2], outShape[0]*outShape[1]*outShape[2]
+	chunk := k
+	if p.DirectionsPerCall > 0 {
+		chunk = min(k, p.DirectionsPerCall)
+	}
+	var outs [][]float32
+	for lo := 0; lo < k; lo += chunk {
+		hi := min(lo+chunk, k)
+		res, err := p.RunFloat32(name, func(ctx *context.Context, in []*Node) []*Node {
+			xs, ts, abs := broadcastRows(in[0], in[1], in[2], in[3].Shape().Dimensions[0])
+			return build(ctx, xs, ts, abs, in[3], in[4])
+		}, [][]float32{x, {t}, {ab}, vs[lo*vd : hi*vd], m[lo*md : hi*md]},
+			[][]int{batchDims(1, p.shape), {1}, {1}, batchDims(hi-lo, vecShape), batchDims(hi-lo, outShape)})
+		if err != nil {
+			return nil, err
+		}
+		if outs == nil {
+			outs = make([][]float32, len(res))
+		}
+		for i, r := range res {
+			outs[i] = append(outs[i], r...)
+		}
+	}
+	return outs, nil
+}
+
 // JVP returns J·v for k vectors vs (flat, k·Dim) at x (one sample), with J the Jacobian of mask ⊙ out at time
 // t: k outputs of out's shape. masks is nil (no mask), one mask or one per vector, 1 inside and 0 outside.
 func (p *Pipeline) JVP(output Output, x []float32, t float32, vs, masks []float32) ([]float32, error) {
@@ -279,11 +395,10 @@ func (p *Pipeline) JVP(output Output, x []float32, t float32, vs, masks []float3
 		return nil, err
 	}
 	f := p.masked(output)
-	outs, err := p.RunFloat32("jvp-"+output.String(), func(ctx *context.Context, in []*Node) []*Node {
-		xs, ts, abs := broadcastRows(in[0], in[1], in[2], in[3].Shape().Dimensions[0])
-		_, jv := mlx.JacobianVector(func(x *Node) *Node { return f(ctx, x, ts, abs, in[4]) }, xs, in[3])
+	outs, err := p.jacobianProduct("jvp-"+output.String(), output, x, t, ab, vs, p.shape, m, k, func(ctx *context.Context, xs, ts, abs, vecs, masks *Node) []*Node {
+		_, jv := mlx.JacobianVector(func(x *Node) *Node { return f(ctx, x, ts, abs, masks) }, xs, vecs)
 		return []*Node{jv}
-	}, [][]float32{x, {t}, {ab}, vs, m}, [][]int{batchDims(1, p.shape), {1}, {1}, batchDims(k, p.shape), batchDims(k, p.outputShape(output))})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -297,11 +412,10 @@ func (p *Pipeline) VJP(output Output, x []float32, t float32, us, masks []float3
 		return nil, err
 	}
 	f := p.masked(output)
-	outs, err := p.RunFloat32("vjp-"+output.String(), func(ctx *context.Context, in []*Node) []*Node {
-		xs, ts, abs := broadcastRows(in[0], in[1], in[2], in[3].Shape().Dimensions[0])
-		_, vjp := mlx.VectorJacobian(func(x *Node) *Node { return f(ctx, x, ts, abs, in[4]) }, xs, in[3])
+	outs, err := p.jacobianProduct("vjp-"+output.String(), output, x, t, ab, us, p.outputShape(output), m, k, func(ctx *context.Context, xs, ts, abs, vecs, masks *Node) []*Node {
+		_, vjp := mlx.VectorJacobian(func(x *Node) *Node { return f(ctx, x, ts, abs, masks) }, xs, vecs)
 		return []*Node{vjp}
-	}, [][]float32{x, {t}, {ab}, us, m}, [][]int{batchDims(1, p.shape), {1}, {1}, batchDims(k, p.outputShape(output)), batchDims(k, p.outputShape(output))})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -316,12 +430,11 @@ func (p *Pipeline) JTJ(output Output, x []float32, t float32, vs, masks []float3
 		return nil, nil, err
 	}
 	f := p.masked(output)
-	outs, err := p.RunFloat32("jtj-"+output.String(), func(ctx *context.Context, in []*Node) []*Node {
-		xs, ts, abs := broadcastRows(in[0], in[1], in[2], in[3].Shape().Dimensions[0])
-		y, jv := mlx.JacobianVector(func(x *Node) *Node { return f(ctx, x, ts, abs, in[4]) }, xs, in[3])
+	outs, err := p.jacobianProduct("jtj-"+output.String(), output, x, t, ab, vs, p.shape, m, k, func(ctx *context.Context, xs, ts, abs, vecs, masks *Node) []*Node {
+		y, jv := mlx.JacobianVector(func(x *Node) *Node { return f(ctx, x, ts, abs, masks) }, xs, vecs)
 		jtjv := Gradient(ReduceAllSum(Mul(y, StopGradient(jv))), xs)[0]
 		return []*Node{jv, jtjv}
-	}, [][]float32{x, {t}, {ab}, vs, m}, [][]int{batchDims(1, p.shape), {1}, {1}, batchDims(k, p.shape), batchDims(k, p.outputShape(output))})
+	})
 	if err != nil {
 		return nil, nil, err
 	}

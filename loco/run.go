@@ -42,7 +42,8 @@ func timed(w io.Writer, stages *[]Stage, name string, fn func() error) error {
 // Point is an image brought to an edit time: its DDIM inversion and the latent at the grid index nearest to the
 // edit time (Grid.EditIndex). Points are shared by the edits made at them: do not modify the slices.
 type Point struct {
-	// Image is the clean image x0 and Inverted its DDIM inversion x_T.
+	// Image is the clean image x0 (OutputShape; nil for a point generated from noise) and Inverted its DDIM
+	// inversion x_T (SampleShape: for a latent model, the inversion of the image's latent).
 	Image, Inverted []float32
 	// Xt is the edited variable x_t at grid index Index, time T, of the grid of Steps points (0: DefaultSteps),
 	// for the edit time EditT.
@@ -55,15 +56,20 @@ type Point struct {
 	Stages []Stage
 }
 
-// Prepare inverts x0 (one image) and brings it to the job's edit time.
+// Prepare inverts x0 (one image of OutputShape; a latent model encodes it first, then inverts the latent) and
+// brings it to the job's edit time.
 func (p *Pipeline) Prepare(x0 []float32, job EditJob) (*Point, error) {
-	if len(x0) != p.dim {
-		return nil, fmt.Errorf("image has %d values, the model's samples have %d (C,H,W = %v): load it at the model's size", len(x0), p.dim, p.shape)
+	if len(x0) != p.outDim {
+		return nil, fmt.Errorf("image has %d values, the model's images have %d (C,H,W = %v): load it at the model's size", len(x0), p.outDim, p.out)
 	}
 	var stages []Stage
 	var xT []float32
-	if err := timed(job.Progress, &stages, StageInversion, func() (err error) {
-		xT, err = p.Invert(x0, InvertOptions{Steps: job.Steps, AllPairs: job.AllPairs, Callback: ProgressBar(job.Progress, "DDIM inversion")})
+	if err := timed(job.Progress, &stages, StageInversion, func() error {
+		z0, err := p.Latents(x0)
+		if err != nil {
+			return err
+		}
+		xT, err = p.Invert(z0, InvertOptions{Steps: job.Steps, AllPairs: job.AllPairs, Callback: ProgressBar(job.Progress, "DDIM inversion")})
 		return err
 	}); err != nil {
 		return nil, err
@@ -76,7 +82,8 @@ func (p *Pipeline) Prepare(x0 []float32, job EditJob) (*Point, error) {
 	return pt, nil
 }
 
-// PrepareInverted brings x_T (the inversion of x0, or noise with x0 nil) to the job's edit time.
+// PrepareInverted brings x_T (the inversion of x0, or noise with x0 nil, as text-to-image edits start) to the
+// job's edit time.
 func (p *Pipeline) PrepareInverted(x0, xT []float32, job EditJob) (*Point, error) {
 	if len(xT) != p.dim {
 		return nil, fmt.Errorf("x_T has %d values, want one sample of %d (C,H,W = %v)", len(xT), p.dim, p.shape)
@@ -127,6 +134,27 @@ func (p *Pipeline) RunEdit(x0, mask []float32, job EditJob) (*EditResult, error)
 	if err != nil {
 		return nil, err
 	}
+	return p.editPrepared(pt, mask, job)
+}
+
+// RunEditFromNoise runs a job from x_T ~ N(0, I) drawn with seed (Noise), as text-to-image edits start:
+// generation to the edit time, the direction for the mask (of the output's shape) and the decoded strengths.
+func (p *Pipeline) RunEditFromNoise(seed uint64, mask []float32, job EditJob) (*EditResult, error) {
+	if mask == nil {
+		return nil, errors.New("a mask is needed to compute a direction")
+	}
+	if err := p.CheckJob(job, mask); err != nil {
+		return nil, err
+	}
+	pt, err := p.PrepareInverted(nil, p.Noise(seed), job)
+	if err != nil {
+		return nil, err
+	}
+	return p.editPrepared(pt, mask, job)
+}
+
+// editPrepared is EditPoint with the point's stages first in the result's.
+func (p *Pipeline) editPrepared(pt *Point, mask []float32, job EditJob) (*EditResult, error) {
 	res, err := p.EditPoint(pt, mask, job)
 	if err != nil {
 		return nil, err
@@ -205,9 +233,9 @@ func (p *Pipeline) Render(pt *Point, v, mask []float32, job EditJob) (*EditResul
 		return nil, err
 	}
 	n := len(job.Lambdas)
-	res.X0 = x0[:n*p.dim]
+	res.X0 = x0[:n*p.outDim]
 	if ref < 0 {
-		res.Reference = x0[n*p.dim:]
+		res.Reference = x0[n*p.outDim:]
 	} else {
 		res.Reference = res.Image(ref)
 	}
@@ -220,10 +248,15 @@ func (p *Pipeline) Render(pt *Point, v, mask []float32, job EditJob) (*EditResul
 }
 
 // Decode denoises latents (a batch at the point's grid index) to t = 0 on the point's grid, with the job's
-// decoding (boosted or deterministic).
+// decoding (boosted or deterministic), and returns their images (Images: decoded by a latent model's
+// autoencoder).
 func (p *Pipeline) Decode(pt *Point, latents []float32, job EditJob) ([]float32, error) {
-	return p.Sample(latents, pt.Index, -1, SampleOptions{Steps: pt.Steps, Boost: job.Boost, Seed: job.Seed,
+	x, err := p.Sample(latents, pt.Index, -1, SampleOptions{Steps: pt.Steps, Boost: job.Boost, Seed: job.Seed,
 		Callback: ProgressBar(job.Progress, "DDIM")})
+	if err != nil {
+		return nil, err
+	}
+	return p.Images(x)
 }
 
 // Compose decodes one edited latent per entry of images, each a signed combination of directions added to the

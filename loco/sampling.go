@@ -26,8 +26,9 @@ type StepInfo struct {
 	Step, Steps int
 	// Transition is the step just taken.
 	Transition
-	// X is the batch after the step (at time Next) and X0 the posterior mean x̂0 predicted at T. The sampler does
-	// not reuse them: a callback may keep them.
+	// X is the batch after the step (at time Next) and X0 the posterior mean x̂0 predicted at T, both of the
+	// denoised variable (latents for a latent model: Pipeline.Images decodes them). The sampler does not reuse
+	// them: a callback may keep them.
 	X, X0 []float32
 }
 
@@ -77,7 +78,7 @@ func DDIM(p *Pipeline, x []float32, steps []Transition, opts SampleOptions) ([]f
 	rng := num.NewRand(opts.Seed, 0xdd1)
 	s := p.Model.Schedule()
 	for i, st := range steps {
-		eps, x0, err := p.Predict(x, []float32{st.T})
+		eps, x0, err := p.PredictLatent(x, []float32{st.T})
 		if err != nil {
 			return nil, fmt.Errorf("DDIM step %d (t = %g): %w", st.Index, st.T, err)
 		}
@@ -103,7 +104,7 @@ func DDIM(p *Pipeline, x []float32, steps []Transition, opts SampleOptions) ([]f
 
 // SampleOptions configure sampling on the LOCO-Edit timestep grid (docs/method.md §3).
 type SampleOptions struct {
-	// Steps is the grid size N (N−1 transitions); 0 means DefaultSteps.
+	// Steps is the grid size N (N−1 transitions); 0 means the model's default (DefaultSteps on the LOCO grid).
 	Steps int
 	// Eta is DDIM's η for every step (0: deterministic).
 	Eta float64
@@ -116,9 +117,12 @@ type SampleOptions struct {
 	Callback Callback
 }
 
-// Grid returns the model's LOCO-Edit grid with steps points (0: DefaultSteps; t_max = number of training
-// steps − 1).
+// Grid returns the model's time grid with steps points: the model's own (GridProvider), or the LOCO-Edit grid
+// (0: DefaultSteps; t_max = number of training steps − 1).
 func (p *Pipeline) Grid(steps int, inversion bool) (Grid, error) {
+	if gp, ok := p.Model.(GridProvider); ok {
+		return gp.Grid(steps, inversion)
+	}
 	if steps == 0 {
 		steps = DefaultSteps
 	}
@@ -139,7 +143,7 @@ func (p *Pipeline) Sample(x []float32, from, to int, opts SampleOptions) ([]floa
 	if err != nil {
 		return nil, err
 	}
-	if to, err = opts.Range(from, to); err != nil {
+	if to, err = stepRange(from, to, g.Len(), fmt.Sprintf("%d steps", g.Len())); err != nil {
 		return nil, err
 	}
 	boost := g.PerformanceBoostIndex()

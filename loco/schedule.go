@@ -131,3 +131,37 @@ func (s *Schedule) AlphaBar(t float32) float64 {
 // AlphaBar32 is AlphaBar rounded to float32: the value the reference uses after casting ᾱ to the model dtype
 // (docs/method.md §2).
 func (s *Schedule) AlphaBar32(t float32) float32 { return float32(s.AlphaBar(t)) }
+
+// NewDiffusersSchedule builds the ᾱ table as diffusers' schedulers (DDPMScheduler, DDIMScheduler, LCMScheduler)
+// build it on the CPU, the table Stable Diffusion pipelines and the authors' text-to-image code read: float32 β
+// (torch.linspace in float32; scaled_linear squares the float32 ramp of square roots), 1 − β in float32, and
+// torch.cumprod, which accumulates in float64 and rounds every entry to float32 (docs/method.md §2). It differs
+// from NewSchedule (float64 throughout, the authors' unconditional scheduler) by float32 rounding.
+func NewDiffusersSchedule(kind BetaSchedule, betaStart, betaEnd float64, numTrainSteps int) (*Schedule, error) {
+	if numTrainSteps < 1 {
+		return nil, fmt.Errorf("beta schedule %q: numTrainSteps is %d, it must be at least 1", kind, numTrainSteps)
+	}
+	var betas []float32
+	switch kind {
+	case BetaLinear:
+		betas = torchLinspace(float32(betaStart), float32(betaEnd), numTrainSteps, avx2Lanes32)
+	case BetaScaledLinear:
+		betas = torchLinspace(float32(math.Sqrt(betaStart)), float32(math.Sqrt(betaEnd)), numTrainSteps, avx2Lanes32)
+		for i, b := range betas {
+			betas[i] = b * b
+		}
+	case BetaSquaredCosCapV2:
+		for _, b := range cosineBetas(numTrainSteps) {
+			betas = append(betas, float32(b))
+		}
+	default:
+		return nil, fmt.Errorf("unknown beta schedule %q: supported schedules are %q", kind, SupportedBetaSchedules)
+	}
+	ab := make([]float64, len(betas))
+	prod := 1.0
+	for i, b := range betas {
+		prod *= float64(1 - b)
+		ab[i] = float64(float32(prod))
+	}
+	return &Schedule{AlphasCumprod: ab}, nil
+}

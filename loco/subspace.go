@@ -368,16 +368,18 @@ func subspacesLockstep(dim int, outShape []int, problems []SubspaceProblem, jtj 
 		if err != nil {
 			return nil, fmt.Errorf("subspace iteration %d: %w", active[0].iterations()+1, err)
 		}
-		if len(u) != len(vs) || len(vhat) != len(vs) {
-			return nil, fmt.Errorf("subspace iteration %d: the Jacobian products returned %d and %d values for %d", active[0].iterations()+1, len(u), len(vhat), len(vs))
+		if rows := len(vs) / dim; len(u) != rows*outDim || len(vhat) != len(vs) {
+			return nil, fmt.Errorf("subspace iteration %d: the Jacobian products returned %d and %d values for %d vectors (want %d and %d)",
+				active[0].iterations()+1, len(u), len(vhat), rows, rows*outDim, len(vs))
 		}
-		off := 0
+		off, uoff := 0, 0
 		for j, s := range active {
 			n := sizes[j]
-			if err := s.step(u[off:off+n], vhat[off:off+n]); err != nil {
+			un := n / dim * outDim
+			if err := s.step(u[uoff:uoff+un], vhat[off:off+n]); err != nil {
 				return nil, err
 			}
-			off += n
+			off, uoff = off+n, uoff+un
 		}
 	}
 	out := make([]*Subspace, len(states))

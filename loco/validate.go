@@ -195,6 +195,9 @@ func (d DirectionOptions) check(p problems) {
 	if d.NullRank < 0 {
 		p.add("null-space rank", "NullRank", d.NullRank, "it must be 0 (no projection) or more (the paper uses 5)")
 	}
+	if d.Guided && (d.Rank != 1 || d.Output != OutputX0) {
+		p.add("text-supervised direction", "Guided", d.Guided, "a text-supervised direction has rank 1 and uses the PMP x̂0 (got rank %d, output %s): drop the rank or the edit prompt", d.Rank, d.Output)
+	}
 	d.Iteration.check(p.in("Iteration"), false)
 }
 
@@ -246,19 +249,25 @@ func (o SampleOptions) Validate() error {
 }
 
 // Range checks the grid indices [from, to) of a Sample call against the grid size (to < 0: to the end) and
-// returns to resolved. It needs no model: the grid has Steps − 1 steps whatever the schedule.
+// returns to resolved. It needs no model: the LOCO-Edit grid has Steps − 1 steps whatever the schedule (a model
+// with a grid of its own, GridProvider, is checked by Pipeline.Sample).
 func (o SampleOptions) Range(from, to int) (int, error) {
 	steps := o.Steps
 	if steps == 0 {
 		steps = DefaultSteps
 	}
-	n := steps - 1
+	return stepRange(from, to, steps-1, fmt.Sprintf("%d points", steps))
+}
+
+// stepRange checks the indices [from, to) against a grid (described by size) of n steps (to < 0: to the end) and
+// returns to resolved.
+func stepRange(from, to, n int, size string) (int, error) {
 	if to < 0 {
 		to = n
 	}
 	if from < 0 || from > to || to > n {
-		return 0, fmt.Errorf("sampling indices [%d, %d) are outside the grid: a grid of %d points has steps 0 to %d; "+
-			"give 0 ≤ from ≤ to ≤ %d (from 0 starts at x_T)", from, to, steps, n-1, n)
+		return 0, fmt.Errorf("sampling indices [%d, %d) are outside the grid: a grid of %s has steps 0 to %d; "+
+			"give 0 ≤ from ≤ to ≤ %d (from 0 starts at x_T)", from, to, size, n-1, n)
 	}
 	return to, nil
 }
@@ -315,24 +324,33 @@ func (p *Pipeline) CheckJob(job EditJob, mask []float32) error {
 // CheckSamples checks a tensor of samples given by its shape and values before it reaches the model: [B,C,H,W]
 // with the model's sample shape and B ≥ 1, or [C,H,W] (one sample), every value finite. It returns B.
 func (p *Pipeline) CheckSamples(name string, shape []int, data []float32) (int, error) {
-	b := 0
+	return p.checkBatch(name, shape, data, p.shape)
+}
+
+// CheckImages is CheckSamples for images of the output's shape (OutputShape: a latent model's decoded images).
+func (p *Pipeline) CheckImages(name string, shape []int, data []float32) (int, error) {
+	return p.checkBatch(name, shape, data, p.out)
+}
+
+func (p *Pipeline) checkBatch(name string, shape []int, data []float32, want []int) (int, error) {
+	b, d := 0, want[0]*want[1]*want[2]
 	switch {
-	case len(shape) == 4 && slices.Equal(shape[1:], p.shape):
+	case len(shape) == 4 && slices.Equal(shape[1:], want):
 		b = shape[0]
-	case len(shape) == 3 && slices.Equal(shape, p.shape):
+	case len(shape) == 3 && slices.Equal(shape, want):
 		b = 1
 	default:
-		return 0, fmt.Errorf("%s has shape %v, the model %s wants [B,%d,%d,%d] (NCHW), or [%[4]d,%[5]d,%[6]d] for one sample", name, shape, p.Model.Name(), p.shape[0], p.shape[1], p.shape[2])
+		return 0, fmt.Errorf("%s has shape %v, the model %s wants [B,%d,%d,%d] (NCHW), or [%[4]d,%[5]d,%[6]d] for one sample", name, shape, p.Model.Name(), want[0], want[1], want[2])
 	}
 	if b < 1 {
 		return 0, fmt.Errorf("%s has shape %v: a batch of %d samples; give at least one", name, shape, b)
 	}
-	if len(data) != b*p.dim {
+	if len(data) != b*d {
 		return 0, fmt.Errorf("%s has %d values for shape %v", name, len(data), shape)
 	}
 	for i, v := range data {
 		if !finite(float64(v)) {
-			return 0, fmt.Errorf("%s holds %v at value %d of sample %d: inputs must be finite numbers", name, v, i%p.dim, i/p.dim)
+			return 0, fmt.Errorf("%s holds %v at value %d of sample %d: inputs must be finite numbers", name, v, i%d, i/d)
 		}
 	}
 	return b, nil

@@ -15,7 +15,13 @@ var tloco = filepath.Join("..", "..", "hf", "diffusers", "testdata", "tloco")
 // tlocoInputs writes an input file with golden tensors under new names.
 func tlocoInputs(t *testing.T, names map[string]string) string {
 	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join(tloco, "golden.safetensors"))
+	return inputsFrom(t, filepath.Join(tloco, "golden.safetensors"), names)
+}
+
+// inputsFrom writes an input file with tensors of the golden file under new names.
+func inputsFrom(t *testing.T, golden string, names map[string]string) string {
+	t.Helper()
+	f, err := safetensors.ReadFile(golden)
 	if err != nil {
 		t.Fatal(err)
 	}

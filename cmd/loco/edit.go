@@ -69,7 +69,7 @@ func (f *imageFlags) check(needImage bool) error {
 	case f.image != "" && f.tensor != "":
 		return errors.New("give --image or --x0, not both")
 	case needImage && f.image == "" && f.tensor == "":
-		return errors.New("give an input image with --image (PNG/JPEG) or --x0 (safetensors)")
+		return errors.New("give an input image with --image (PNG/JPEG) or --x0 (safetensors), or (loco edit) --seed to start from noise")
 	}
 	if !f.withMask {
 		return nil
@@ -101,10 +101,13 @@ func (f *imageFlags) check(needImage bool) error {
 	return err
 }
 
-// load returns the image as one sample of the pipeline's shape, with its framing (how masks drawn on it reach
-// the model's grid).
+// given reports whether an input image was given.
+func (f *imageFlags) given() bool { return f.image != "" || f.tensor != "" }
+
+// load returns the image as one image of the pipeline's output shape (the decoded image of a latent model), with
+// its framing (how masks drawn on it reach the model's grid).
 func (f *imageFlags) load(p *loco.Pipeline) ([]float32, imageio.Framing, error) {
-	s := p.SampleShape()
+	s := p.OutputShape()
 	if f.image != "" {
 		var opts []imageio.DecodeOption
 		if f.convert {
@@ -123,7 +126,7 @@ func (f *imageFlags) load(p *loco.Pipeline) ([]float32, imageio.Framing, error) 
 	if err != nil {
 		return nil, imageio.Framing{}, err
 	}
-	x, b, err := in.images("x0", p)
+	x, b, err := in.outputImages("x0", p)
 	if err != nil {
 		return nil, imageio.Framing{}, err
 	}
@@ -241,7 +244,7 @@ func (j *jobFlags) job() (loco.EditJob, error) {
 
 // writeStrip writes the strip PNG (the authors' layout, 2-px padding) and its tensors.
 func writeStrip(dir string, p *loco.Pipeline, res *loco.EditResult) error {
-	s := p.SampleShape()
+	s, z := p.OutputShape(), p.SampleShape()
 	n := len(res.Lambdas)
 	strip, err := imageio.StripOf(res.X0, n, s, 2)
 	if err != nil {
@@ -250,10 +253,10 @@ func writeStrip(dir string, p *loco.Pipeline, res *loco.EditResult) error {
 	if err := imageio.WritePNG(filepath.Join(dir, "strip.png"), strip); err != nil {
 		return err
 	}
-	one := append([]int{1}, s...)
+	one := append([]int{1}, z...)
 	t := map[string]*safetensors.Tensor{
 		"x0_strip":  safetensors.FromFloat32(append([]int{n}, s...), res.X0),
-		"xt_strip":  safetensors.FromFloat32(append([]int{n}, s...), res.Xt),
+		"xt_strip":  safetensors.FromFloat32(append([]int{n}, z...), res.Xt),
 		"lambdas":   safetensors.FromFloat64([]int{n}, res.Lambdas),
 		"xT":        safetensors.FromFloat32(one, res.Point.Inverted),
 		"xt":        safetensors.FromFloat32(one, res.Point.Xt),
@@ -270,14 +273,17 @@ type jobCommand struct {
 	jf        jobFlags
 	image     imageFlags
 	needImage bool
-	claim     *outdir.Claim
+	// seedStarts: --seed without an image starts from noise (loco edit), so no image is needed then.
+	seedStarts bool
+	claim      *outdir.Claim
 }
 
 // newJobCommand registers the flags of command name; withDirection adds the direction and mask flags (commands
 // that compute a direction), defaultOut is the --out default; needImage requires --image or --x0.
 func newJobCommand(name string, withDirection, needImage bool, defaultOut string) *jobCommand {
-	j := &jobCommand{fs: flag.NewFlagSet(name, flag.ContinueOnError), c: commonFlags{defaultOut: defaultOut}, needImage: needImage}
+	j := &jobCommand{fs: flag.NewFlagSet(name, flag.ContinueOnError), c: commonFlags{defaultOut: defaultOut, text: &textFlags{}}, needImage: needImage}
 	j.c.register(j.fs, false)
+	j.c.text.register(j.fs)
 	j.jf.register(j.fs, withDirection)
 	j.image.register(j.fs, withDirection)
 	return j
@@ -306,7 +312,7 @@ func (j *jobCommand) start(args []string, adjust func(*loco.EditJob) error) (*lo
 			return nil, job, err
 		}
 	}
-	if err := j.image.check(j.needImage); err != nil {
+	if err := j.image.check(j.needImage && !(j.seedStarts && flagGiven(j.fs, "seed"))); err != nil {
 		return nil, job, err
 	}
 	if j.claim, err = outdir.New(c.out, c.force); err != nil {
@@ -326,25 +332,36 @@ func (j *jobCommand) finish(err *error) {
 
 func runEdit(args []string) (err error) {
 	cmd := newJobCommand("edit", true, true, "")
+	cmd.seedStarts = true
 	defer cmd.finish(&err)
 	c, imf := &cmd.c, &cmd.image
 	pc := cmd.fs.Int("pc", 0, "which direction of the rank-r subspace to edit along")
 	p, job, err := cmd.start(args, func(j *loco.EditJob) error {
 		j.PC = *pc
+		j.Direction.Guided = cmd.c.text.editPrompt != ""
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	x0, framing, err := imf.load(p)
-	if err != nil {
-		return err
+	fromNoise := !imf.given() // then --seed was given (start checked it)
+	var x0 []float32
+	framing := imageio.ModelFraming(p.OutputShape()[1], p.OutputShape()[2])
+	if !fromNoise {
+		if x0, framing, err = imf.load(p); err != nil {
+			return err
+		}
 	}
 	mask, err := imf.loadMask(p, framing)
 	if err != nil {
 		return err
 	}
-	res, err := p.RunEdit(x0, mask, job)
+	var res *loco.EditResult
+	if fromNoise {
+		res, err = p.RunEditFromNoise(job.Direction.Iteration.Seed, mask, job)
+	} else {
+		res, err = p.RunEdit(x0, mask, job)
+	}
 	if err != nil {
 		return err
 	}
@@ -358,8 +375,12 @@ func runEdit(args []string) (err error) {
 		if job.Direction.NullRank > 0 && res.Direction.Null == nil {
 			fmt.Fprintln(os.Stderr, "the mask covers the whole image: no null-space projection (nothing outside the mask to keep)")
 		}
-		fmt.Fprintf(os.Stderr, "edit at t = %.2f (index %d), λ = %v, %d subspace iterations, locality %.3f; wrote %s/strip.png, strip.safetensors, direction.safetensors (%s)\n",
-			res.Point.T, res.Point.Index, res.Lambdas, res.Direction.Modify.Iterations, res.MeanLocality, c.out, res.Total().Round(1e6))
+		how := fmt.Sprintf("%d subspace iterations", res.Direction.Modify.Iterations)
+		if job.Direction.Guided {
+			how = "text-supervised direction"
+		}
+		fmt.Fprintf(os.Stderr, "edit at t = %.2f (index %d), λ = %v, %s, locality %.3f; wrote %s/strip.png, strip.safetensors, direction.safetensors (%s)\n",
+			res.Point.T, res.Point.Index, res.Lambdas, how, res.MeanLocality, c.out, res.Total().Round(1e6))
 	}
 	return nil
 }
@@ -421,4 +442,11 @@ func runApply(args []string) (err error) {
 	}
 	res.V = combos[0].Direction
 	return writeStrip(c.out, p, res)
+}
+
+// flagGiven reports whether the flag name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

@@ -32,6 +32,9 @@ type commonFlags struct {
 	maxParams     int64   // model size limits (diffusers.Limits)
 	maxLayers     int     //
 	maxActivation float64 // GB
+
+	directionsPerCall int        // vectors per Jacobian-product call (0: all)
+	text              *textFlags // prompts of text-to-image pipelines (nil: the command takes none)
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, needIn bool) {
@@ -45,6 +48,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, needIn bool) {
 	fs.StringVar(&c.out, "out", c.defaultOut, "output path")
 	fs.BoolVar(&c.force, "force", false, "overwrite existing outputs")
 	fs.BoolVar(&c.quiet, "quiet", false, "no messages: no progress, no summary")
+	fs.IntVar(&c.directionsPerCall, "directions-per-call", 0, "most vectors one Jacobian-product call evaluates (0: all at once); lower it to bound the memory of large models")
 	def := diffusers.DefaultLimits()
 	fs.Int64Var(&c.maxParams, "max-params", def.MaxParams, "refuse a model whose config describes more parameters (checked before anything is built)")
 	fs.IntVar(&c.maxLayers, "max-layers", def.MaxLayers, "refuse a model whose config describes more layers")
@@ -60,6 +64,8 @@ func (c *commonFlags) setLimits() error {
 		return fmt.Errorf("--max-layers %d: it must be at least 1", c.maxLayers)
 	case !(c.maxActivation > 0) || c.maxActivation > math.MaxInt64/1e9:
 		return fmt.Errorf("--max-activation-gb %g: it must be a positive number of gigabytes", c.maxActivation)
+	case c.directionsPerCall < 0:
+		return fmt.Errorf("--directions-per-call %d: give 0 (all at once) or more", c.directionsPerCall)
 	}
 	diffusers.SetLimits(diffusers.Limits{MaxParams: c.maxParams, MaxLayers: c.maxLayers, MaxActivationBytes: int64(c.maxActivation * 1e9)})
 	return nil
@@ -110,7 +116,17 @@ func (c *commonFlags) pipeline() (*loco.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loco.NewPipeline(m)
+	if c.text != nil {
+		if m, err = c.text.bind(m); err != nil {
+			return nil, err
+		}
+	}
+	p, err := loco.NewPipeline(m)
+	if err != nil {
+		return nil, err
+	}
+	p.DirectionsPerCall = c.directionsPerCall
+	return p, nil
 }
 
 // load opens --model: a weights file as its --arch, anything else through the hub options.
@@ -215,12 +231,23 @@ func (in *inputs) values(name string) (*safetensors.Tensor, []float32, error) {
 // images reads tensor name as a batch of samples of the pipeline's shape: [B,C,H,W] or [C,H,W], B ≥ 1, finite
 // (loco.Pipeline.CheckSamples).
 func (in *inputs) images(name string, p *loco.Pipeline) (data []float32, batch int, err error) {
+	return in.batch(name, p.CheckSamples)
+}
+
+// outputImages reads tensor name as a batch of images of the pipeline's output shape (a latent model's decoded
+// images; loco.Pipeline.CheckImages).
+func (in *inputs) outputImages(name string, p *loco.Pipeline) (data []float32, batch int, err error) {
+	return in.batch(name, p.CheckImages)
+}
+
+// batch reads tensor name and checks it as a batch with check.
+func (in *inputs) batch(name string, check func(name string, shape []int, data []float32) (int, error)) ([]float32, int, error) {
 	t, data, err := in.values(name)
 	if err != nil {
 		return nil, 0, err
 	}
-	batch, err = p.CheckSamples(fmt.Sprintf("%s: tensor %q", in.path, name), t.Shape, data)
-	return data, batch, err
+	b, err := check(fmt.Sprintf("%s: tensor %q", in.path, name), t.Shape, data)
+	return data, b, err
 }
 
 // rows reads tensor name as k rows of d finite values ([k,d] or [k,C,H,W]).

@@ -38,6 +38,7 @@ import (
 	"github.com/locoedit/locoedit/internal/outdir"
 	_ "github.com/locoedit/locoedit/models/guided" // guided-diffusion UNets (P2 checkpoints)
 	_ "github.com/locoedit/locoedit/models/molrg"  // embedded models
+	_ "github.com/locoedit/locoedit/models/t2i"    // text-to-image pipelines (Stable Diffusion, latent consistency models)
 )
 
 type command struct {

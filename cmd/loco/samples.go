@@ -15,11 +15,12 @@ func init() {
 }
 
 func runSamples(args []string) error {
-	var c commonFlags
+	c := commonFlags{text: &textFlags{}}
 	fs := flag.NewFlagSet("samples", flag.ContinueOnError)
 	c.register(fs, false)
+	c.text.register(fs)
 	rows := fs.Int("rows", 2, "rows of samples (class-conditional models add a row of samples of the whole model)")
-	seed := fs.Uint64("seed", 0, "seed of the first x_T")
+	seed := fs.Uint64("seed", 0, "seed of the first x_T (row r, column c: seed + 1000·c + r; loco edit --seed starts from the same noise)")
 	scale := fs.Int("scale", 3, "magnification of every sample (nearest neighbour)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -28,7 +29,11 @@ func runSamples(args []string) error {
 		return err
 	}
 	start := time.Now()
-	s, err := figures.Open(c.model)
+	p, err := c.pipeline()
+	if err != nil {
+		return err
+	}
+	s, err := figures.NewSession(p.Model)
 	if err != nil {
 		return err
 	}

@@ -72,9 +72,15 @@ func runEps(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("eps", flag.ContinueOnError)
 	c.register(fs, true)
-	p, in, err := tensorCommand(fs, &c, args, nil, []string{"x", "t"})
+	guidance := fs.Float64("guidance", 1, "text-to-image pipelines: classifier-free guidance scale (1: none; with text_null as the negative prompt's hidden states, else the empty prompt's)")
+	p, in, err := tensorCommand(fs, &c, args, nil, []string{"x", "t"}, "text", "text_null", "cond")
 	if err != nil {
 		return err
+	}
+	if _, ok := p.Model.(loco.Conditioner); ok {
+		return runTextEps(p.Model, in, &c, *guidance)
+	} else if *guidance != 1 {
+		return fmt.Errorf("--guidance applies to text-to-image pipelines; %s is not one", p.Model.Name())
 	}
 	x, t, b, err := batchInputs(p, in)
 	if err != nil {
@@ -97,9 +103,15 @@ func runJVP(args []string) error {
 	var c commonFlags
 	fs := flag.NewFlagSet("jvp", flag.ContinueOnError)
 	c.register(fs, true)
-	p, in, err := tensorCommand(fs, &c, args, nil, []string{"x", "t"}, "v", "u")
+	guidance := fs.Float64("guidance", 1, "text-to-image pipelines: classifier-free guidance scale (1: none; with text_null as the negative prompt's hidden states, else the empty prompt's)")
+	p, in, err := tensorCommand(fs, &c, args, nil, []string{"x", "t"}, "v", "u", "text", "text_null", "cond")
 	if err != nil {
 		return err
+	}
+	if _, ok := p.Model.(loco.Conditioner); ok {
+		return runTextJVP(p.Model, in, &c, *guidance)
+	} else if *guidance != 1 {
+		return fmt.Errorf("--guidance applies to text-to-image pipelines; %s is not one", p.Model.Name())
 	}
 	if !in.has("v") && !in.has("u") {
 		return fmt.Errorf("%s holds neither v (for J·v) nor u (for Jᵀ·u)", c.in)

@@ -90,6 +90,24 @@ func Cosine(a, b []float32) float64 {
 	return Dot(a, b) / math.Sqrt(Dot(a, a)*Dot(b, b))
 }
 
+// MaxAbs is the largest |a_i| (0 for an empty vector).
+func MaxAbs(a []float32) float64 {
+	var m float64
+	for _, v := range a {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
+}
+
+// MaxAbsDiff is the largest |a_i − b_i| (a and b of the same length).
+func MaxAbsDiff(a, b []float32) float64 {
+	var d float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}
+
 // RelErr is the relative error ‖a − b‖/‖b‖ of a against the reference b (a and b of the same length).
 func RelErr(a, b []float32) float64 {
 	var num, den float64

@@ -40,8 +40,8 @@ type Composition struct {
 func (s *Session) ComposeTerms(pt *loco.Point, combos ...[]Term) (*Composition, error) {
 	for _, c := range combos {
 		for _, t := range c {
-			if len(t.V) != s.Dim() {
-				return nil, fmt.Errorf("direction %q has %d values, want %d", t.Name, len(t.V), s.Dim())
+			if len(t.V) != s.Pipeline.Dim() {
+				return nil, fmt.Errorf("direction %q has %d values, want %d", t.Name, len(t.V), s.Pipeline.Dim())
 			}
 		}
 	}

@@ -110,9 +110,13 @@ func (o *Outcome) Row(label string) Row {
 	return Row{Label: label, Cells: cells}
 }
 
-// shape recovers C, H, W from the mask and the direction's size.
+// shape recovers the images' C, H, W from the mask and the decoded images (the direction's when none was
+// decoded).
 func (o *Outcome) shape() (c, h, w int) {
 	h, w = o.Mask.H, o.Mask.W
+	if len(o.Lambdas) > 0 && len(o.X0) > 0 {
+		return len(o.X0) / len(o.Lambdas) / (h * w), h, w
+	}
 	return len(o.V) / (h * w), h, w
 }
 
@@ -120,6 +124,9 @@ func (o *Outcome) shape() (c, h, w int) {
 // |v| is large) and signed (imageio.DirectionSignedImage, red positive, blue negative).
 func (o *Outcome) DirectionCells() ([]Cell, error) {
 	c, h, w := o.shape()
+	if len(o.V) != c*h*w {
+		return nil, fmt.Errorf("the direction has %d values, not an image's %d×%d×%d: it lives in a latent space", len(o.V), c, h, w)
+	}
 	white, err := imageio.DirectionImage(o.V, c, h, w)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ type Session struct {
 	// Model is the denoiser and Pipeline runs it.
 	Model    loco.Denoiser
 	Pipeline *loco.Pipeline
-	// C, H, W are the model's sample shape.
+	// C, H, W are the shape of the model's images (its sample shape, or a latent model's decoded image shape).
 	C, H, W int
 	// Progress shows progress bars for long loops (on by default inside a notebook).
 	Progress bool
@@ -68,7 +68,7 @@ func NewSession(m loco.Denoiser) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("preparing model %s: %w", m.Name(), err)
 	}
-	sh := p.SampleShape()
+	sh := p.OutputShape() // images: the decoded ones of a latent model
 	return &Session{Model: m, Pipeline: p, C: sh[0], H: sh[1], W: sh[2], Progress: nbutil.IsNotebook(),
 		inverted: map[inversionKey][]float32{}, points: map[pointKey]*loco.Point{}, classes: map[int]*loco.Pipeline{}}, nil
 }
@@ -110,7 +110,11 @@ func (s *Session) LoadImages(paths ...string) ([][]float32, error) {
 // `loco demo` embeds: cmd/loco/testimages/fashion-<class>.png, found from the working directory or one of its
 // parents (notebooks run in notebooks/, so it is usually ../cmd/loco/testimages/…).
 func TestImagePath(class int) string {
-	rel := filepath.Join("cmd", "loco", "testimages", fmt.Sprintf("fashion-%d.png", class))
+	return repoPath(filepath.Join("cmd", "loco", "testimages", fmt.Sprintf("fashion-%d.png", class)))
+}
+
+// repoPath finds rel, a path relative to the repository root, from the current folder or one above it.
+func repoPath(rel string) string {
 	dir := "."
 	for range 6 {
 		p := filepath.Join(dir, rel)
@@ -140,7 +144,8 @@ func (s *Session) Picture(x []float32) (*imageio.Image, error) {
 	return imageio.FromCHW(x, s.C, s.H, s.W)
 }
 
-// Generate draws a new image with deterministic DDIM from the x_T of seed (loco.Pipeline.Noise). For a
+// Generate draws a new image with the model's sampler (deterministic DDIM, or a latent consistency model's own)
+// from the x_T of seed (loco.Pipeline.Noise), decoded for a latent model. For a
 // class-conditional model (loco.ClassConditional, e.g. fashion-molrg-32) class ≥ 0 draws an image of that class;
 // otherwise the model's own distribution is sampled and class is ignored.
 func (s *Session) Generate(class int, seed uint64) ([]float32, error) {
@@ -148,7 +153,11 @@ func (s *Session) Generate(class int, seed uint64) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.Sample(s.Pipeline.Noise(seed), 0, -1, loco.SampleOptions{})
+	x, err := p.Sample(s.Pipeline.Noise(seed), 0, -1, loco.SampleOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return p.Images(x) // decoded for a latent model
 }
 
 // classPipeline is the pipeline of the model restricted to class (the session's own for class < 0 or a model

@@ -10,6 +10,8 @@
 #   5. bench-ours     forward/VJP/JVP at batch 1 and 8 and whole LOCO edits on the google/ddpm-ema-celebahq-256
 #                     architecture with random weights (gpucheck bench), weights saved for PyTorch
 #   6. bench-torch    torch + diffusers UNet2DModel on the same weights and work (scripts/gpu/torch_bench.py)
+#   7. tloco          T-LOCO: the decoded PMP, one JVP and one VJP of the SD 2.1-base architecture (random weights)
+#                     at 512² with classifier-free guidance (gpucheck tloco), in what is left of the budget
 # Each step runs under `timeout` inside one total budget, most important first; results go to $OUT as they come:
 # report.md (tables), results.json, model/ (the trained diffusers folder), samples.png, loss.png, logs.tar.gz.
 #
@@ -89,6 +91,7 @@ if ((dry)); then
 	torch_device=cpu torch_tf32=""
 	train_args=(--config tiny --steps 3 --batch 4 --log-every 1 --save-every 0 --sample-count 4 --sample-steps 3)
 	bench_args=(--config tiny --batch 1,8 --repeat 1 --edit 1 --grid-steps 6 --max-iter 2)
+	tloco_args=(--unet-config "$repo/models/t2i/testdata/tiny-sd/unet/config.json" --vae-config "$repo/models/t2i/testdata/tiny-sd/vae/config.json" --size 32 --tokens 20 --repeat 1)
 	torch_config=""
 	gpu="none (dry run)"
 else
@@ -112,6 +115,7 @@ else
 	train_args=(--config fashion-unet-32 --steps 1000000 --batch 128 --lr 2e-4 --warmup 200 --log-every 50 --save-every 2000 --sample-count 64 --sample-steps 50)
 	torch_config=$repo/hf/diffusers/testdata/ddpm-ema-celebahq-256/config.json
 	bench_args=(--config "$torch_config" --batch 1,8 --repeat 5 --edit 2)
+	tloco_args=(--unet-config "$repo/hf/diffusers/testdata/sd21-base-unet/config.json" --vae-config "$repo/hf/diffusers/testdata/sd-vae/config.json" --size 512 --repeat 3)
 	gpu=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
 fi
 [[ -n $diffusers_src ]] && export DIFFUSERS_SRC=$diffusers_src
@@ -228,6 +232,10 @@ elif want bench-torch; then
 	record bench-torch skipped 0 "$( [[ -z $py ]] && echo "no python3 with torch" || { [[ -z $diffusers_src ]] && echo "no diffusers source (build.sh --diffusers-src)" || echo "no saved model from bench-ours"; })"
 	say "bench-torch: skipped"
 fi
+
+# T-LOCO: the decoded PMP and one JVP and VJP of a Stable Diffusion 2.1-base architecture (random weights) at 512²;
+# last, as it only gets the budget's rest (scripts/gpu/run.sh --only tloco runs it alone).
+step tloco 240 "XLA_FLAGS=$default_flags" -- "$gpucheck" tloco "${tloco_args[@]}" --json "$work/tloco.json"
 
 report
 cp "$work/train/loss.csv" "$work/train/training.json" "$work/" 2>/dev/null

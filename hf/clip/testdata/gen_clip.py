@@ -153,6 +153,30 @@ def hf_state_dict(model, layers):
     return {k: v.numpy().astype(np.float32) for k, v in out.items()}
 
 
+def random_text_tower(model_py, vocab, width, layers, heads, ctx, act, g):
+    """OpenAI's text transformer (model.py) with random weights drawn from the generator g: norm scales
+    1 + N(0, 0.1²), biases N(0, 0.1²), kernels N(0, 1/fan_in), embeddings N(0, 1/4); act "gelu" replaces
+    quick-GELU by exact GELU."""
+    m = torch.nn.Module()
+    m.token_embedding = torch.nn.Embedding(vocab, width)
+    m.positional_embedding = torch.nn.Parameter(torch.empty(ctx, width))
+    mask = torch.empty(ctx, ctx).fill_(float("-inf")).triu_(1)
+    m.transformer = model_py.Transformer(width, layers, heads, attn_mask=mask)
+    m.ln_final = model_py.LayerNorm(width)
+    if act == "gelu":
+        for block in m.transformer.resblocks:
+            block.mlp.gelu = torch.nn.GELU()
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name == "ln_final.weight":
+                p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
+            elif p.dim() == 1:
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / (p.shape[-1] ** 0.5 if "embedding" not in name else 2))
+    return m
+
+
 def text_golden(clip_dir):
     model_py = load_module("clip_model", os.path.join(clip_dir, "clip", "model.py"))
     vocab, width, heads, layers, ctx = 1000, 16, 2, 3, 77
@@ -163,23 +187,7 @@ def text_golden(clip_dir):
     out = {"in/input_ids": ids.numpy().astype(np.int64)}
     meta = {}
     for act in ("quick_gelu", "gelu"):
-        m = torch.nn.Module()
-        m.token_embedding = torch.nn.Embedding(vocab, width)
-        m.positional_embedding = torch.nn.Parameter(torch.empty(ctx, width))
-        mask = torch.empty(ctx, ctx).fill_(float("-inf")).triu_(1)
-        m.transformer = model_py.Transformer(width, layers, heads, attn_mask=mask)
-        m.ln_final = model_py.LayerNorm(width)
-        if act == "gelu":
-            for block in m.transformer.resblocks:
-                block.mlp.gelu = torch.nn.GELU()
-        with torch.no_grad():
-            for name, p in m.named_parameters():
-                if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name == "ln_final.weight":
-                    p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
-                elif p.dim() == 1:
-                    p.copy_(0.1 * torch.randn(p.shape, generator=g))
-                else:
-                    p.copy_(torch.randn(p.shape, generator=g) / (p.shape[-1] ** 0.5 if "embedding" not in name else 2))
+        m = random_text_tower(model_py, vocab, width, layers, heads, ctx, act, g)
 
         def run(skip):
             x = m.token_embedding(ids) + m.positional_embedding

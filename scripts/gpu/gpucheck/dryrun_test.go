@@ -61,7 +61,7 @@ func TestDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"## Golden checks", "| jvp_x0 |", "## Timings", "| forward ε | 1 |", "| JVP (∂ε/∂x)v | 8 |",
-		"| whole LOCO edit", "## Training", "| tiny: 1×16²"} {
+		"| whole LOCO edit", "## Training", "| tiny: 1×16²", "## T-LOCO", "| jvp_x0 | 1 |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)
 		}
@@ -82,6 +82,15 @@ func TestDryRun(t *testing.T) {
 	}
 	if res.BenchOurs == nil || len(res.BenchOurs.Timings) != 6 || len(res.BenchOurs.Edit) != 1 || res.BenchOurs.EditWork == nil {
 		t.Errorf("benchmark results %+v: want forward/VJP/JVP at 2 batch sizes and one edit", res.BenchOurs)
+	}
+	if res.TLOCO == nil || len(res.TLOCO.Timings) != 3 || res.TLOCO.Params != 100483 {
+		t.Errorf("T-LOCO results %+v: want the decoded PMP, its JVP and VJP on the tiny pipeline's architecture", res.TLOCO)
+	} else {
+		for _, tm := range res.TLOCO.Timings {
+			if tm.Error != "" || !(tm.MedianMS > 0) {
+				t.Errorf("T-LOCO %s: %+v", tm.What, tm)
+			}
+		}
 	}
 	for _, s := range res.Steps {
 		if s.Status != "ok" && !(s.Name == "bench-torch" && s.Status == "skipped") {

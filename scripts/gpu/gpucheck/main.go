@@ -4,6 +4,7 @@
 //
 //	gpucheck golden --golden testdata/golden --json golden.json
 //	gpucheck bench  --config CONFIG --batch 1,8 --edit --save-model DIR --json bench.json
+//	gpucheck tloco  --unet-config CONFIG --vae-config CONFIG --size 512 --json tloco.json
 //	gpucheck report --work DIR --out report.md --json results.json
 package main
 
@@ -20,9 +21,9 @@ import (
 )
 
 func main() {
-	cmds := map[string]func([]string) error{"golden": runGolden, "bench": runBench, "report": runReport}
+	cmds := map[string]func([]string) error{"golden": runGolden, "bench": runBench, "tloco": runTLOCO, "report": runReport}
 	if len(os.Args) < 2 || cmds[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: gpucheck golden|bench|report [flags] (-h for the flags)")
+		fmt.Fprintln(os.Stderr, "usage: gpucheck golden|bench|tloco|report [flags] (-h for the flags)")
 		os.Exit(2)
 	}
 	if err := cmds[os.Args[1]](os.Args[2:]); err != nil {

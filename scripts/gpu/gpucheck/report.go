@@ -54,6 +54,7 @@ type report struct {
 	Train        *train.Summary `json:"train"`
 	BenchOurs    *benchResult   `json:"bench_ours"`
 	BenchTorch   *torchResult   `json:"bench_torch"`
+	TLOCO        *tlocoResult   `json:"tloco"`
 }
 
 func runReport(args []string) error {
@@ -76,8 +77,9 @@ func runReport(args []string) error {
 	var tr train.Summary
 	var bo benchResult
 	var bt torchResult
+	var tl tlocoResult
 	for name, v := range map[string]any{"env.json": &r.Env, "golden-strict.json": &gs, "golden-tf32.json": &gt,
-		"train/" + train.TrainingFile: &tr, "bench-ours.json": &bo, "bench-torch.json": &bt} {
+		"train/" + train.TrainingFile: &tr, "bench-ours.json": &bo, "bench-torch.json": &bt, "tloco.json": &tl} {
 		if err := load(name, v); err != nil {
 			return err
 		}
@@ -96,6 +98,9 @@ func runReport(args []string) error {
 	}
 	if bt.Framework != "" {
 		r.BenchTorch = &bt
+	}
+	if tl.Backend != "" {
+		r.TLOCO = &tl
 	}
 	var err error
 	if r.Steps, err = readSteps(*work); err != nil {
@@ -199,7 +204,7 @@ func (r *report) markdown() string {
 	w("\n## Steps\n")
 	w("| step | status | seconds | peak GPU memory (nvidia-smi, MiB) | note |")
 	w("|---|---|---|---|---|")
-	for _, name := range []string{"env", "golden-strict", "golden-tf32", "train", "bench-ours", "bench-torch"} {
+	for _, name := range []string{"env", "golden-strict", "golden-tf32", "train", "bench-ours", "bench-torch", "tloco"} {
 		s := r.step(name)
 		w("| %s | %s | %s | %s | %s |", s.Name, s.Status, na(s.Seconds, "%.0f"), na(s.PeakMemMiB, "%.0f"), s.Note)
 	}
@@ -361,6 +366,19 @@ func (r *report) markdown() string {
 		w("| %s | %d | %s | %d → %d | %d | %g | %.0f | %.1f | %.4f | %.0f | %s |", t.Config, t.Params, t.Data, t.StartStep, t.Steps, t.Batch, t.LR, t.ImagesPerS, t.FirstStepS, t.FinalLoss, t.WallS, t.Stopped)
 	} else {
 		w("| — | — | — | — | — | — | — | — | — | — | — |")
+	}
+
+	w("\n## T-LOCO: decoded PMP of a text-to-image pipeline with random weights\n")
+	w("| configs | parameters | image (latent) | guidance | operation | vectors | first s | median ms | GPU MiB | error |")
+	w("|---|---|---|---|---|---|---|---|---|---|")
+	if t := r.TLOCO; t != nil {
+		for _, tm := range t.Timings {
+			w("| %s, %s | %d | %v (%v) | %g | %s | %d | %.2f | %.1f | %s | %s |", t.UNetConfig, t.VAEConfig, t.Params, t.Image, t.Latent, t.Guidance,
+				tm.What, tm.Batch, tm.FirstS, tm.MedianMS, na(tm.GPUMemMiB, "%.0f"), tm.Error)
+		}
+		w("\nPeak GPU memory of the step: %s MiB (nvidia-smi); peak RSS %.0f MB.", na(r.step("tloco").PeakMemMiB, "%.0f"), t.RSSPeakMB)
+	} else {
+		w("| — | — | — | — | — | — | — | — | — | — |")
 	}
 	return b.String()
 }

@@ -122,6 +122,21 @@ def legacy_attention_name(name):
     return name
 
 
+def deterministic_attention(Attention):
+    """Makes diffusers' attention scores deterministic under PyTorch 1.13 (see README.md)."""
+    # Without a mask, Attention.get_attention_scores calls baddbmm(torch.empty(...), q, kᵀ, beta=0). PyTorch 1.13
+    # on CPU does not always ignore that uninitialised input when autograd records the product, and NaNs in the
+    # garbage then reach the outputs at random. Passing an all-zero mask gives the same scores, deterministically.
+    scores = Attention.get_attention_scores
+
+    def zero_mask_scores(self, query, key, attention_mask=None):
+        if attention_mask is None:
+            attention_mask = torch.zeros(query.shape[0], query.shape[1], key.shape[1], dtype=query.dtype)
+        return scores(self, query, key, attention_mask)
+
+    Attention.get_attention_scores = zero_mask_scores
+
+
 def jvp_vjp(f, x, v, u):
     y, jvp = torch.autograd.functional.jvp(f, x, v)
     _, vjp = torch.autograd.functional.vjp(f, x, u)
@@ -137,17 +152,7 @@ def main():
     from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
     from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
 
-    # Without a mask, Attention.get_attention_scores calls baddbmm(torch.empty(...), q, kᵀ, beta=0). PyTorch 1.13
-    # on CPU does not always ignore that uninitialised input when autograd records the product, and NaNs in the
-    # garbage then reach the outputs at random. Passing an all-zero mask gives the same scores, deterministically.
-    scores = Attention.get_attention_scores
-
-    def zero_mask_scores(self, query, key, attention_mask=None):
-        if attention_mask is None:
-            attention_mask = torch.zeros(query.shape[0], query.shape[1], key.shape[1], dtype=query.dtype)
-        return scores(self, query, key, attention_mask)
-
-    Attention.get_attention_scores = zero_mask_scores
+    deterministic_attention(Attention)
 
     torch.manual_seed(0)
     out, meta = {}, {"torch": torch.__version__, "models": {}}
