@@ -335,7 +335,7 @@ var knownLaTeX = setOf(`alpha beta gamma delta epsilon varepsilon zeta eta theta
 	hat bar tilde widetilde widehat vec dot ddot check breve overline underline
 	sqrt frac dfrac tfrac cdot cdots ldots dots times div pm mp approx sim simeq cong equiv propto neq ne le leq ge geq
 	ll gg lesssim gtrsim in notin subset subseteq cup cap setminus to mapsto rightarrow leftarrow Rightarrow Leftrightarrow
-	partial nabla infty sum prod int min max arg log exp ln cos sin tan lim sup inf det dim ker top perp
+	partial nabla infty varnothing emptyset sum prod int min max arg log exp ln cos sin tan lim sup inf det dim ker top perp
 	left right big Big bigl bigr lvert rvert lVert rVert vert Vert langle rangle lceil rceil lfloor rfloor
 	mathrm mathbf mathit mathcal mathbb mathsf operatorname text textrm textbf boldsymbol
 	quad qquad , ; ! { } | % _ \ ast star circ bullet prime mid colon`)
