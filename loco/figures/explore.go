@@ -21,8 +21,9 @@ type ExploreOptions struct {
 	// paper's range); Lambda is its start value (default 8).
 	MaxLambda int
 	Lambda    int
-	// Wait is how long to wait for the browser to answer when the controls are shown (default 3 s). Without
-	// a browser (headless runs) nothing answers: the initial image is shown and Interact returns.
+	// Wait is how long to wait for the browser to answer when the controls are shown (default 10 s: on a loaded
+	// machine GoNB's connection to the page takes seconds). Without a browser (headless runs) nothing answers:
+	// the initial image is shown and Interact returns.
 	Wait time.Duration
 	// Idle ends the interaction after this long without a change (default 2 minutes); the controls show the
 	// time left.
@@ -41,7 +42,7 @@ func (o ExploreOptions) withDefaults() ExploreOptions {
 	}
 	o.Lambda = max(-o.MaxLambda, min(o.MaxLambda, o.Lambda))
 	if o.Wait <= 0 {
-		o.Wait = 3 * time.Second
+		o.Wait = 10 * time.Second
 	}
 	if o.Idle <= 0 {
 		o.Idle = DefaultExploreIdle
@@ -205,7 +206,7 @@ func (e *Explorer) Interact(opts ExploreOptions) error {
 	}
 
 	show := func(img image.Image, caption string) error {
-		tag, err := figureHTML(img, caption, st)
+		tag, err := figureHTML(p.ID, img, caption, st)
 		if err != nil {
 			return err
 		}
@@ -248,7 +249,8 @@ type liveControls struct {
 // listenControls subscribes to the panel's addresses. It must run before the panel is displayed: the
 // subscription makes GoNB install its connection script in the page, which the panel's script uses.
 func listenControls(address string) *liveControls {
-	ready := comms.Listen[int](address + "/ready").WithBuffer(1)
+	// The panel repeats ready until its first picture arrives: keep one.
+	ready := comms.Listen[int](address + "/ready").LatestOnly()
 	// Buffered, not LatestOnly: GoNB delivers each message from its own goroutine, so LatestOnly could keep an older
 	// setting over a newer one; listen orders them by their sequence numbers and draws only the newest.
 	setting := comms.Listen[string](address + "/setting").WithBuffer(64)

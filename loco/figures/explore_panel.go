@@ -162,11 +162,14 @@ type explorePanel struct {
 	Min, Max    int
 	Choices     []string
 	IdleSeconds int
+	// ConnectSeconds is how long the script looks for GoNB's connection before it gives up (the cell program
+	// waits as long for its first message).
+	ConnectSeconds int
 }
 
 func newExplorePanel(id, address string, opts ExploreOptions, choices []string) *explorePanel {
 	return &explorePanel{ID: id, Address: address, Min: -opts.MaxLambda, Max: opts.MaxLambda, Choices: choices,
-		IdleSeconds: int(opts.Idle.Round(time.Second) / time.Second)}
+		IdleSeconds: int(opts.Idle.Round(time.Second) / time.Second), ConnectSeconds: int(opts.Wait.Round(time.Second) / time.Second)}
 }
 
 // HTML renders the panel at setting st: live (with its script) when end is nil, otherwise closed, with the
@@ -222,11 +225,9 @@ var panelTemplate = template.Must(template.New("panel").Parse(strings.TrimSpace(
 	const id = {{.ID}}, address = {{.Address}}, idle = {{.IdleSeconds}};
 	const el = (suffix) => document.getElementById(id + suffix);
 	const status = el("-status"), slider = el("-lambda"), value = el("-value"), menu = el("-choice"), done = el("-done");
-	const comm = globalThis.gonb_comm;
-	if (!comm) {
-		status.textContent = "Not connected to the kernel (GoNB's connection script did not run): run the cell again.";
-		return;
-	}
+	// GoNB's connection script (globalThis.gonb_comm) may arrive after this script on a loaded machine, and a kernel
+	// restart replaces it: look it up at each use.
+	const comm = () => globalThis.gonb_comm;
 	const lambdaText = (v) => "λ = " + (v < 0 ? "\u2212" + (-v) : String(v));
 	const clock = (s) => Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
 	let left = idle, live = true, seq = 0;
@@ -249,16 +250,33 @@ var panelTemplate = template.Must(template.New("panel").Parse(strings.TrimSpace(
 		if (events) events.off("execute.CodeCell", onRun);
 		slider.disabled = menu.disabled = done.disabled = true;
 		status.textContent = "Closing…";
-		comm.send(address + "/end", code);
+		comm()?.send(address + "/end", code);
 	};
 	// The whole setting, numbered: the cell program may receive the messages out of order and keeps the newest.
-	const send = () => { comm.send(address + "/setting", ++seq + " " + Number(slider.value) + " " + Number(menu.value)); touched(); };
+	const send = () => { comm()?.send(address + "/setting", ++seq + " " + Number(slider.value) + " " + Number(menu.value)); touched(); };
 	slider.addEventListener("input", () => { value.textContent = lambdaText(Number(slider.value)); send(); });
 	menu.addEventListener("change", send);
 	done.addEventListener("click", () => end({{.EndCodeDone}}));
 	if (events) events.on("execute.CodeCell", onRun);
-	comm.send(address + "/ready", 1);
-	show();
+	// Say ready until the cell's first picture arrives (a message sent through a connection that is being replaced is
+	// lost); without a connection after as long as the cell program waits, say so.
+	const picture = () => document.querySelector('.loco-explorer-figure[data-panel="' + id + '"]');
+	let waited = 0;
+	const connect = () => {
+		if (!live || !document.getElementById(id) || picture()) return;
+		const c = comm();
+		if (waited >= {{.ConnectSeconds}} * 1000) {
+			if (!c) status.textContent = "Not connected to the kernel (GoNB's connection script did not run): run the cell again.";
+			return;
+		}
+		if (c) {
+			c.send(address + "/ready", 1);
+			show();
+		}
+		waited += c ? 1000 : 100;
+		setTimeout(connect, c ? 1000 : 100);
+	};
+	connect();
 })();
 </script>
 {{- end}}
@@ -266,17 +284,18 @@ var panelTemplate = template.Must(template.New("panel").Parse(strings.TrimSpace(
 
 // figureHTML is the explorer's picture as an inline PNG with the setting as its caption; data-lambda and
 // data-choice carry the setting for scripts and tests.
-func figureHTML(img image.Image, caption string, st exploreSetting) (string, error) {
+func figureHTML(panelID string, img image.Image, caption string, st exploreSetting) (string, error) {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		return "", fmt.Errorf("encoding image as PNG: %w", err)
 	}
 	var out bytes.Buffer
 	err := figureTemplate.Execute(&out, struct {
+		Panel          string
 		Src            template.URL
 		Caption        string
 		Lambda, Choice int
-	}{template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())), caption, st.lambda, st.choice})
+	}{panelID, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())), caption, st.lambda, st.choice})
 	if err != nil {
 		return "", fmt.Errorf("explorer picture: %w", err)
 	}
@@ -284,5 +303,5 @@ func figureHTML(img image.Image, caption string, st exploreSetting) (string, err
 }
 
 var figureTemplate = template.Must(template.New("figure").Parse(
-	`<figure class="loco-explorer-figure" data-lambda="{{.Lambda}}" data-choice="{{.Choice}}" style="margin: 0">` +
+	`<figure class="loco-explorer-figure" data-panel="{{.Panel}}" data-lambda="{{.Lambda}}" data-choice="{{.Choice}}" style="margin: 0">` +
 		`<img src="{{.Src}}" alt="{{.Caption}}"/><figcaption style="font-family: sans-serif">{{.Caption}}</figcaption></figure>`))

@@ -177,8 +177,10 @@ func TestExplorePanelHTML(t *testing.T) {
 		`const id = "loco-explore-x", address = "/loco-explore/x", idle =  90 ;`,
 		`Closes after " + "90 s" +`,
 		`events.on("execute.CodeCell", onRun)`,
-		`comm.send(address + "/ready", 1)`,
-		`comm.send(address + "/setting", ++seq + " " + Number(slider.value) + " " + Number(menu.value))`,
+		`c.send(address + "/ready", 1)`, // repeated until the first picture (data-panel = the panel's id) arrives
+		`'.loco-explorer-figure[data-panel="' + id + '"]'`,
+		`waited >=  10  * 1000`, // gives up as the cell program does (Wait, 10 s by default)
+		`comm()?.send(address + "/setting", ++seq + " " + Number(slider.value) + " " + Number(menu.value))`,
 		`.output_area:has(> .output_subarea.output_html:empty)`, // hides GoNB's emptied outputs
 	} {
 		if !strings.Contains(live, want) {
@@ -218,11 +220,11 @@ func TestExplorePanelHTML(t *testing.T) {
 func TestFigureHTML(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 7, 3))
 	img.Pix[4] = 200
-	html, err := figureHTML(img, "λ = −2 · pc 0 & more", exploreSetting{lambda: -2, choice: 3})
+	html, err := figureHTML("loco-explore-x", img, "λ = −2 · pc 0 & more", exploreSetting{lambda: -2, choice: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`data-lambda="-2" data-choice="3"`, `<figcaption style="font-family: sans-serif">λ = −2 · pc 0 &amp; more</figcaption>`} {
+	for _, want := range []string{`data-panel="loco-explore-x" data-lambda="-2" data-choice="3"`, `<figcaption style="font-family: sans-serif">λ = −2 · pc 0 &amp; more</figcaption>`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("figure lacks %q:\n%s", want, html)
 		}
