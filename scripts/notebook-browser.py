@@ -313,9 +313,17 @@ def panel(d, i):
 
 
 def wait_live(d, i, timeout):
-    return wait(d, "the interactive controls to connect",
-                lambda: (lambda p: p if p["state"] == "live" and p["status"].startswith("Listening") and p["caption"]
-                         else None)(panel(d, i)), timeout)
+    try:
+        return wait(d, "the interactive controls to connect",
+                    lambda: (lambda p: p if p["state"] == "live" and p["status"].startswith("Listening") and p["caption"]
+                             else None)(panel(d, i)), timeout)
+    except CheckFailed as e:
+        # Say what the page shows, and leave the cell in view for the failure's screenshot.
+        p = panel(d, i)
+        p.pop("src", None)
+        comm = js(d, "const c = globalThis.gonb_comm; return c ? {kernel: c._kernel_id, opened: c.websocket_is_opened} : null")
+        scroll_to_cell(d, i)
+        raise CheckFailed(f"{e}; the cell shows {json.dumps(p, ensure_ascii=False)}; gonb_comm: {json.dumps(comm)}") from None
 
 
 def wait_closed(d, i, timeout):

@@ -30,6 +30,10 @@ type ExploreOptions struct {
 	Idle time.Duration
 }
 
+// connectRetry is how often Interact asks GoNB again for its connection to the page while the panel has not
+// answered (GoNB waits 3 s for the page each time).
+const connectRetry = 4 * time.Second
+
 // DefaultExploreIdle is how long Interact listens without a change before it ends by itself.
 const DefaultExploreIdle = 2 * time.Minute
 
@@ -191,19 +195,32 @@ func (e *Explorer) Interact(opts ExploreOptions) error {
 		return nil
 	}
 
-	select {
-	case <-c.ready:
-	case <-time.After(opts.Wait):
-		if err := finish(exploreEnd{reason: endNoBrowser, wait: opts.Wait}); err != nil {
-			return err
+	// GoNB gives the page 3 s to open its connection, after which the subscriptions above hear nothing; on a loaded
+	// machine the page can be slower. Until the panel says ready, ask GoNB to install the connection again every
+	// connectRetry (the subscriptions stay; the panel repeats ready on whichever connection is current).
+	retry := time.NewTicker(connectRetry)
+	defer retry.Stop()
+	deadline := time.After(opts.Wait)
+connecting:
+	for {
+		select {
+		case <-c.ready:
+			break connecting
+		case <-retry.C:
+			comms.Start()
+		case <-deadline:
+			if err := finish(exploreEnd{reason: endNoBrowser, wait: opts.Wait}); err != nil {
+				return err
+			}
+			return nbutil.DisplayImage(img)
+		case <-interrupts:
+			if err := finish(exploreEnd{reason: endInterrupt}); err != nil {
+				return err
+			}
+			return nbutil.DisplayImage(img)
 		}
-		return nbutil.DisplayImage(img)
-	case <-interrupts:
-		if err := finish(exploreEnd{reason: endInterrupt}); err != nil {
-			return err
-		}
-		return nbutil.DisplayImage(img)
 	}
+	retry.Stop()
 
 	show := func(img image.Image, caption string) error {
 		tag, err := figureHTML(p.ID, img, caption, st)
